@@ -1,0 +1,15 @@
+//! The boundary shared by sysnoise's engine and every runtime adapter: `Tensor`/`DType`, ONNX
+//! protobuf types, `Model`, the `Runtime`/`Session` traits and their errors.
+//!
+//! Adapters depend on this crate only; this crate depends on no runtime and not on the engine.
+
+pub mod error;
+pub mod model;
+pub mod onnx;
+pub mod runtime;
+pub mod tensor;
+
+pub use error::{BoundaryError, RuntimeError};
+pub use model::{IoSpec, Model, tensor_from_pb, tensor_value_info};
+pub use runtime::{NamedTensors, Runtime, Session};
+pub use tensor::{DType, Element, Tensor};

@@ -1,0 +1,557 @@
+//! The boundary tensor: one n-d array of any ONNX numeric/bool dtype, converted to and from TensorProto.
+
+use half::{bf16, f16};
+use ndarray::{ArrayD, IxDyn};
+
+use crate::error::BoundaryError;
+use crate::onnx::{TensorProto, data_type};
+
+/// Element types a [`Tensor`] can hold (every ONNX tensor type except strings, complex and
+/// the sub-byte / float8 formats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DType {
+    F32,
+    F64,
+    F16,
+    BF16,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Bool,
+}
+
+impl DType {
+    pub const ALL: [DType; 13] = [
+        DType::F32,
+        DType::F64,
+        DType::F16,
+        DType::BF16,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::Bool,
+    ];
+
+    /// The `TensorProto.DataType` code.
+    pub fn onnx_code(self) -> i32 {
+        match self {
+            DType::F32 => data_type::FLOAT,
+            DType::F64 => data_type::DOUBLE,
+            DType::F16 => data_type::FLOAT16,
+            DType::BF16 => data_type::BFLOAT16,
+            DType::I8 => data_type::INT8,
+            DType::I16 => data_type::INT16,
+            DType::I32 => data_type::INT32,
+            DType::I64 => data_type::INT64,
+            DType::U8 => data_type::UINT8,
+            DType::U16 => data_type::UINT16,
+            DType::U32 => data_type::UINT32,
+            DType::U64 => data_type::UINT64,
+            DType::Bool => data_type::BOOL,
+        }
+    }
+
+    /// The dtype of an ONNX element-type code, or an error naming the unsupported type.
+    pub fn from_onnx_code(code: i32) -> Result<DType, BoundaryError> {
+        Ok(match code {
+            data_type::FLOAT => DType::F32,
+            data_type::DOUBLE => DType::F64,
+            data_type::FLOAT16 => DType::F16,
+            data_type::BFLOAT16 => DType::BF16,
+            data_type::INT8 => DType::I8,
+            data_type::INT16 => DType::I16,
+            data_type::INT32 => DType::I32,
+            data_type::INT64 => DType::I64,
+            data_type::UINT8 => DType::U8,
+            data_type::UINT16 => DType::U16,
+            data_type::UINT32 => DType::U32,
+            data_type::UINT64 => DType::U64,
+            data_type::BOOL => DType::Bool,
+            other => return Err(BoundaryError::UnsupportedDType(onnx_type_name(other))),
+        })
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16)
+    }
+
+    pub fn is_signed_int(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+
+    pub fn is_unsigned_int(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::F64 | DType::I64 | DType::U64 => 8,
+        }
+    }
+
+    /// Short lower-case name used in reports and file formats (`f32`, `bf16`, `bool`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
+            DType::I8 => "i8",
+            DType::I16 => "i16",
+            DType::I32 => "i32",
+            DType::I64 => "i64",
+            DType::U8 => "u8",
+            DType::U16 => "u16",
+            DType::U32 => "u32",
+            DType::U64 => "u64",
+            DType::Bool => "bool",
+        }
+    }
+
+    /// The inverse of [`DType::name`].
+    pub fn from_name(name: &str) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The ONNX spelling of an element-type code, for error messages.
+pub fn onnx_type_name(code: i32) -> String {
+    let name = match code {
+        data_type::UNDEFINED => "UNDEFINED",
+        data_type::FLOAT => "FLOAT",
+        data_type::UINT8 => "UINT8",
+        data_type::INT8 => "INT8",
+        data_type::UINT16 => "UINT16",
+        data_type::INT16 => "INT16",
+        data_type::INT32 => "INT32",
+        data_type::INT64 => "INT64",
+        data_type::STRING => "STRING",
+        data_type::BOOL => "BOOL",
+        data_type::FLOAT16 => "FLOAT16",
+        data_type::DOUBLE => "DOUBLE",
+        data_type::UINT32 => "UINT32",
+        data_type::UINT64 => "UINT64",
+        data_type::COMPLEX64 => "COMPLEX64",
+        data_type::COMPLEX128 => "COMPLEX128",
+        data_type::BFLOAT16 => "BFLOAT16",
+        data_type::FLOAT8E4M3FN => "FLOAT8E4M3FN",
+        data_type::FLOAT8E4M3FNUZ => "FLOAT8E4M3FNUZ",
+        data_type::FLOAT8E5M2 => "FLOAT8E5M2",
+        data_type::FLOAT8E5M2FNUZ => "FLOAT8E5M2FNUZ",
+        data_type::UINT4 => "UINT4",
+        data_type::INT4 => "INT4",
+        data_type::FLOAT4E2M1 => "FLOAT4E2M1",
+        data_type::FLOAT8E8M0 => "FLOAT8E8M0",
+        data_type::UINT2 => "UINT2",
+        data_type::INT2 => "INT2",
+        other => return format!("data type {other}"),
+    };
+    name.to_string()
+}
+
+/// An n-dimensional array of one dtype. The variant is the dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tensor {
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
+    F16(ArrayD<f16>),
+    BF16(ArrayD<bf16>),
+    I8(ArrayD<i8>),
+    I16(ArrayD<i16>),
+    I32(ArrayD<i32>),
+    I64(ArrayD<i64>),
+    U8(ArrayD<u8>),
+    U16(ArrayD<u16>),
+    U32(ArrayD<u32>),
+    U64(ArrayD<u64>),
+    Bool(ArrayD<bool>),
+}
+
+/// Applies `$body` to the array inside any [`Tensor`] variant, bound as `$a`.
+#[macro_export]
+macro_rules! for_each_tensor {
+    ($t:expr, $a:ident => $body:expr) => {
+        match $t {
+            $crate::Tensor::F32($a) => $body,
+            $crate::Tensor::F64($a) => $body,
+            $crate::Tensor::F16($a) => $body,
+            $crate::Tensor::BF16($a) => $body,
+            $crate::Tensor::I8($a) => $body,
+            $crate::Tensor::I16($a) => $body,
+            $crate::Tensor::I32($a) => $body,
+            $crate::Tensor::I64($a) => $body,
+            $crate::Tensor::U8($a) => $body,
+            $crate::Tensor::U16($a) => $body,
+            $crate::Tensor::U32($a) => $body,
+            $crate::Tensor::U64($a) => $body,
+            $crate::Tensor::Bool($a) => $body,
+        }
+    };
+}
+
+/// Little-endian byte encoding of one element type, shared by TensorProto raw_data, .npy and
+/// the runtimes' raw buffers.
+pub trait Element: Copy + Default + 'static {
+    const DTYPE: DType;
+    fn write_le(self, out: &mut Vec<u8>);
+    fn read_le(bytes: &[u8]) -> Self;
+    /// The value as f64 (bool: 0/1). Lossless for every type but u64/i64 beyond 2^53.
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! element_num {
+    ($t:ty, $d:ident) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("element width"))
+            }
+            #[allow(clippy::cast_lossless)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+        }
+    };
+}
+element_num!(f32, F32);
+element_num!(f64, F64);
+element_num!(i8, I8);
+element_num!(i16, I16);
+element_num!(i32, I32);
+element_num!(i64, I64);
+element_num!(u8, U8);
+element_num!(u16, U16);
+element_num!(u32, U32);
+element_num!(u64, U64);
+
+macro_rules! element_half {
+    ($t:ty, $d:ident) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_bits().to_le_bytes());
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                <$t>::from_bits(u16::from_le_bytes(bytes.try_into().expect("element width")))
+            }
+            fn to_f64(self) -> f64 {
+                self.to_f64()
+            }
+        }
+    };
+}
+element_half!(f16, F16);
+element_half!(bf16, BF16);
+
+impl Element for bool {
+    const DTYPE: DType = DType::Bool;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.push(self as u8);
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        bytes[0] != 0
+    }
+    fn to_f64(self) -> f64 {
+        if self { 1.0 } else { 0.0 }
+    }
+}
+
+fn array_from_le<T: Element>(shape: &[usize], bytes: &[u8]) -> Result<ArrayD<T>, BoundaryError> {
+    let width = T::DTYPE.size();
+    let count: usize = shape.iter().product();
+    if bytes.len() != count * width {
+        return Err(BoundaryError::DataLength {
+            expected: count * width,
+            actual: bytes.len(),
+            shape: shape.to_vec(),
+            dtype: T::DTYPE,
+        });
+    }
+    let values: Vec<T> = bytes.chunks_exact(width).map(T::read_le).collect();
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked above"))
+}
+
+fn shape_error(shape: &[usize], len: usize, dtype: DType) -> BoundaryError {
+    BoundaryError::DataLength {
+        expected: shape.iter().product(),
+        actual: len,
+        shape: shape.to_vec(),
+        dtype,
+    }
+}
+
+fn array_from_vec<T>(shape: &[usize], values: Vec<T>, dtype: DType) -> Result<ArrayD<T>, BoundaryError> {
+    let len = values.len();
+    ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|_| shape_error(shape, len, dtype))
+}
+
+impl Tensor {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Tensor::F32(_) => DType::F32,
+            Tensor::F64(_) => DType::F64,
+            Tensor::F16(_) => DType::F16,
+            Tensor::BF16(_) => DType::BF16,
+            Tensor::I8(_) => DType::I8,
+            Tensor::I16(_) => DType::I16,
+            Tensor::I32(_) => DType::I32,
+            Tensor::I64(_) => DType::I64,
+            Tensor::U8(_) => DType::U8,
+            Tensor::U16(_) => DType::U16,
+            Tensor::U32(_) => DType::U32,
+            Tensor::U64(_) => DType::U64,
+            Tensor::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        for_each_tensor!(self, a => a.shape())
+    }
+
+    pub fn len(&self) -> usize {
+        for_each_tensor!(self, a => a.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All elements in logical (row-major) order as little-endian bytes.
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len() * self.dtype().size());
+        for_each_tensor!(self, a => a.iter().for_each(|v| v.write_le(&mut out)));
+        out
+    }
+
+    /// A tensor from row-major little-endian bytes.
+    pub fn from_le_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<Tensor, BoundaryError> {
+        Ok(match dtype {
+            DType::F32 => Tensor::F32(array_from_le(shape, bytes)?),
+            DType::F64 => Tensor::F64(array_from_le(shape, bytes)?),
+            DType::F16 => Tensor::F16(array_from_le(shape, bytes)?),
+            DType::BF16 => Tensor::BF16(array_from_le(shape, bytes)?),
+            DType::I8 => Tensor::I8(array_from_le(shape, bytes)?),
+            DType::I16 => Tensor::I16(array_from_le(shape, bytes)?),
+            DType::I32 => Tensor::I32(array_from_le(shape, bytes)?),
+            DType::I64 => Tensor::I64(array_from_le(shape, bytes)?),
+            DType::U8 => Tensor::U8(array_from_le(shape, bytes)?),
+            DType::U16 => Tensor::U16(array_from_le(shape, bytes)?),
+            DType::U32 => Tensor::U32(array_from_le(shape, bytes)?),
+            DType::U64 => Tensor::U64(array_from_le(shape, bytes)?),
+            DType::Bool => Tensor::Bool(array_from_le(shape, bytes)?),
+        })
+    }
+
+    /// Every element as f64 (see [`Element::to_f64`]), in logical order.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        for_each_tensor!(self, a => a.iter().map(|v| v.to_f64()).collect())
+    }
+
+    /// The tensor's values as an f64 array of the same shape.
+    pub fn to_f64_array(&self) -> ArrayD<f64> {
+        ArrayD::from_shape_vec(IxDyn(self.shape()), self.to_f64_vec()).expect("same shape")
+    }
+
+    /// A tensor of `dtype` from f64 values, converted as a C cast would (round to nearest for
+    /// floats, truncation toward zero with saturation for integers, `!= 0` for bool).
+    pub fn from_f64(dtype: DType, values: &ArrayD<f64>) -> Tensor {
+        match dtype {
+            DType::F32 => Tensor::F32(values.mapv(|v| v as f32)),
+            DType::F64 => Tensor::F64(values.clone()),
+            DType::F16 => Tensor::F16(values.mapv(f16::from_f64)),
+            DType::BF16 => Tensor::BF16(values.mapv(bf16::from_f64)),
+            DType::I8 => Tensor::I8(values.mapv(|v| v as i8)),
+            DType::I16 => Tensor::I16(values.mapv(|v| v as i16)),
+            DType::I32 => Tensor::I32(values.mapv(|v| v as i32)),
+            DType::I64 => Tensor::I64(values.mapv(|v| v as i64)),
+            DType::U8 => Tensor::U8(values.mapv(|v| v as u8)),
+            DType::U16 => Tensor::U16(values.mapv(|v| v as u16)),
+            DType::U32 => Tensor::U32(values.mapv(|v| v as u32)),
+            DType::U64 => Tensor::U64(values.mapv(|v| v as u64)),
+            DType::Bool => Tensor::Bool(values.mapv(|v| v != 0.0)),
+        }
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Tensor {
+        Tensor::from_f64(dtype, &ArrayD::zeros(IxDyn(shape)))
+    }
+
+    /// Decodes a TensorProto (raw_data or the typed repeated fields). External data, strings
+    /// and sub-byte types are refused with an error that names the tensor.
+    pub fn from_proto(proto: &TensorProto) -> Result<Tensor, BoundaryError> {
+        let named = |e: BoundaryError| BoundaryError::InTensor {
+            name: proto.name.clone(),
+            source: Box::new(e),
+        };
+        if proto.data_location == 1 || !proto.external_data.is_empty() {
+            return Err(named(BoundaryError::ExternalData));
+        }
+        let dtype = DType::from_onnx_code(proto.data_type).map_err(named)?;
+        let shape: Vec<usize> = proto
+            .dims
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| named(BoundaryError::NegativeDim(d))))
+            .collect::<Result<_, _>>()?;
+        if !proto.raw_data.is_empty() {
+            return Tensor::from_le_bytes(dtype, &shape, &proto.raw_data).map_err(named);
+        }
+        let int32 = &proto.int32_data;
+        let tensor = match dtype {
+            DType::F32 => Tensor::F32(array_from_vec(&shape, proto.float_data.clone(), dtype).map_err(named)?),
+            DType::F64 => Tensor::F64(array_from_vec(&shape, proto.double_data.clone(), dtype).map_err(named)?),
+            DType::I64 => Tensor::I64(array_from_vec(&shape, proto.int64_data.clone(), dtype).map_err(named)?),
+            DType::U64 => Tensor::U64(array_from_vec(&shape, proto.uint64_data.clone(), dtype).map_err(named)?),
+            DType::U32 => Tensor::U32(
+                array_from_vec(&shape, proto.uint64_data.iter().map(|&v| v as u32).collect(), dtype).map_err(named)?,
+            ),
+            DType::I32 => Tensor::I32(array_from_vec(&shape, int32.clone(), dtype).map_err(named)?),
+            DType::I16 => {
+                Tensor::I16(array_from_vec(&shape, int32.iter().map(|&v| v as i16).collect(), dtype).map_err(named)?)
+            }
+            DType::I8 => {
+                Tensor::I8(array_from_vec(&shape, int32.iter().map(|&v| v as i8).collect(), dtype).map_err(named)?)
+            }
+            DType::U16 => {
+                Tensor::U16(array_from_vec(&shape, int32.iter().map(|&v| v as u16).collect(), dtype).map_err(named)?)
+            }
+            DType::U8 => {
+                Tensor::U8(array_from_vec(&shape, int32.iter().map(|&v| v as u8).collect(), dtype).map_err(named)?)
+            }
+            DType::Bool => {
+                Tensor::Bool(array_from_vec(&shape, int32.iter().map(|&v| v != 0).collect(), dtype).map_err(named)?)
+            }
+            DType::F16 => Tensor::F16(
+                array_from_vec(&shape, int32.iter().map(|&v| f16::from_bits(v as u16)).collect(), dtype)
+                    .map_err(named)?,
+            ),
+            DType::BF16 => Tensor::BF16(
+                array_from_vec(
+                    &shape,
+                    int32.iter().map(|&v| bf16::from_bits(v as u16)).collect(),
+                    dtype,
+                )
+                .map_err(named)?,
+            ),
+        };
+        Ok(tensor)
+    }
+
+    /// Encodes as a TensorProto with `raw_data`.
+    pub fn to_proto(&self, name: &str) -> TensorProto {
+        TensorProto {
+            name: name.to_string(),
+            dims: self.shape().iter().map(|&d| d as i64).collect(),
+            data_type: self.dtype().onnx_code(),
+            raw_data: self.to_le_bytes(),
+            ..Default::default()
+        }
+    }
+
+    /// The same values converted to `dtype` (through f64; see [`Tensor::from_f64`]).
+    pub fn cast(&self, dtype: DType) -> Tensor {
+        if dtype == self.dtype() {
+            return self.clone();
+        }
+        Tensor::from_f64(dtype, &self.to_f64_array())
+    }
+}
+
+macro_rules! tensor_from_array {
+    ($t:ty, $v:ident) => {
+        impl From<ArrayD<$t>> for Tensor {
+            fn from(a: ArrayD<$t>) -> Tensor {
+                Tensor::$v(a)
+            }
+        }
+    };
+}
+tensor_from_array!(f32, F32);
+tensor_from_array!(f64, F64);
+tensor_from_array!(f16, F16);
+tensor_from_array!(bf16, BF16);
+tensor_from_array!(i8, I8);
+tensor_from_array!(i16, I16);
+tensor_from_array!(i32, I32);
+tensor_from_array!(i64, I64);
+tensor_from_array!(u8, U8);
+tensor_from_array!(u16, U16);
+tensor_from_array!(u32, U32);
+tensor_from_array!(u64, U64);
+tensor_from_array!(bool, Bool);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn every_dtype_round_trips_through_tensor_proto_bytes() {
+        let values = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.0, 1.0, 2.0, 3.0, 100.0, 7.0]).unwrap();
+        for dtype in DType::ALL {
+            let t = Tensor::from_f64(dtype, &values);
+            let bytes = t.to_proto("x").encode_to_vec();
+            let back = Tensor::from_proto(&TensorProto::decode(bytes.as_slice()).unwrap()).unwrap();
+            assert_eq!(back, t, "{dtype}");
+            assert_eq!(back.dtype(), dtype);
+        }
+    }
+
+    #[test]
+    fn typed_fields_decode_like_raw_data() {
+        let proto = TensorProto {
+            dims: vec![2],
+            data_type: data_type::FLOAT16,
+            int32_data: vec![
+                f16::from_f32(1.5).to_bits() as i32,
+                f16::from_f32(-2.0).to_bits() as i32,
+            ],
+            ..Default::default()
+        };
+        let t = Tensor::from_proto(&proto).unwrap();
+        assert_eq!(t.to_f64_vec(), vec![1.5, -2.0]);
+    }
+
+    #[test]
+    fn wrong_length_and_string_tensors_are_clear_errors() {
+        let proto = TensorProto {
+            name: "w".into(),
+            dims: vec![3],
+            data_type: data_type::FLOAT,
+            float_data: vec![1.0],
+            ..Default::default()
+        };
+        let err = Tensor::from_proto(&proto).unwrap_err().to_string();
+        assert!(err.contains("'w'") && err.contains("3"), "{err}");
+        let proto = TensorProto {
+            name: "s".into(),
+            dims: vec![1],
+            data_type: data_type::STRING,
+            ..Default::default()
+        };
+        assert!(Tensor::from_proto(&proto).unwrap_err().to_string().contains("STRING"));
+    }
+}

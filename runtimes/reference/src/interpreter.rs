@@ -1,0 +1,136 @@
+//! The graph executor and the `reference` runtime: evaluates nodes in order with f64 kernels.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use sysnoise_boundary::model::normalise_domain;
+use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor};
+
+use crate::context::OpContext;
+use crate::error::OpError;
+use crate::ops::Registry;
+use crate::value::Value;
+
+const NAME: &str = "reference";
+
+/// The shared kernel registry (built once).
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::standard)
+}
+
+/// The f64 reference interpreter as a [`Runtime`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reference;
+
+impl Runtime for Reference {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn version(&self) -> String {
+        format!("sysnoise-reference {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn prepare(&self, model: &Model) -> Result<Box<dyn Session>, RuntimeError> {
+        let opset = model.opset("").unwrap_or(1);
+        for node in &model.graph().node {
+            let at = || node_label(node);
+            if !normalise_domain(&node.domain).is_empty() {
+                return Err(
+                    RuntimeError::unsupported(NAME, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
+                );
+            }
+            if registry().get(&node.op_type).is_none() {
+                return Err(
+                    RuntimeError::unsupported(NAME, format!("no reference kernel for {}", node.op_type)).at(at()),
+                );
+            }
+        }
+        let mut constants = HashMap::new();
+        for init in &model.graph().initializer {
+            let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
+            constants.insert(init.name.clone(), Value::from_tensor(&tensor));
+        }
+        Ok(Box::new(ReferenceSession {
+            model: Arc::new(model.clone()),
+            constants,
+            opset,
+        }))
+    }
+}
+
+/// A node's name, or `op_type#index`-style fallback when it has none.
+fn node_label(node: &sysnoise_boundary::onnx::NodeProto) -> String {
+    if node.name.is_empty() {
+        format!("{} -> {}", node.op_type, node.output.join(","))
+    } else {
+        node.name.clone()
+    }
+}
+
+struct ReferenceSession {
+    model: Arc<Model>,
+    constants: HashMap<String, Value>,
+    opset: i64,
+}
+
+impl ReferenceSession {
+    /// Evaluates the graph and returns every value by name (inputs, constants, node outputs).
+    fn evaluate(&self, inputs: &[(String, Tensor)]) -> Result<HashMap<String, Value>, RuntimeError> {
+        let mut values = self.constants.clone();
+        for (name, tensor) in inputs {
+            values.insert(name.clone(), Value::from_tensor(tensor));
+        }
+        for node in &self.model.graph().node {
+            let kernel = registry().get(&node.op_type).expect("checked in prepare");
+            let args: Vec<Option<Value>> = node
+                .input
+                .iter()
+                .map(|name| {
+                    if name.is_empty() {
+                        Ok(None)
+                    } else {
+                        values.get(name).cloned().map(Some).ok_or_else(|| {
+                            RuntimeError::failed(NAME, format!("input '{name}' is not defined")).at(node_label(node))
+                        })
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            let ctx = OpContext {
+                node,
+                opset: self.opset,
+            };
+            let outputs = kernel(&ctx, &args).map_err(|e| {
+                let err = match e {
+                    OpError::Unsupported(m) => RuntimeError::unsupported(NAME, format!("{}: {m}", node.op_type)),
+                    OpError::Invalid(m) => RuntimeError::failed(NAME, format!("{}: {m}", node.op_type)),
+                };
+                err.at(node_label(node))
+            })?;
+            for (name, value) in node.output.iter().zip(outputs) {
+                if !name.is_empty() {
+                    values.insert(name.clone(), value);
+                }
+            }
+        }
+        Ok(values)
+    }
+}
+
+impl Session for ReferenceSession {
+    fn run(&mut self, inputs: &[(String, Tensor)]) -> Result<NamedTensors, RuntimeError> {
+        let mut values = self.evaluate(inputs)?;
+        self.model
+            .graph()
+            .output
+            .iter()
+            .map(|o| {
+                let value = values
+                    .remove(&o.name)
+                    .ok_or_else(|| RuntimeError::failed(NAME, format!("output '{}' was not produced", o.name)))?;
+                Ok((o.name.clone(), value.to_tensor()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,14 @@
+//! sysnoise's reference runtime: an f64 interpreter of ONNX graphs written from the ONNX
+//! operator specification, one file per op family under `ops/`. It is the oracle that decides
+//! which runtime is right when runtimes disagree.
+
+pub mod broadcast;
+pub mod context;
+pub mod error;
+pub mod interpreter;
+pub mod ops;
+pub mod value;
+
+pub use error::OpError;
+pub use interpreter::{Reference, registry};
+pub use value::{Data, Value};

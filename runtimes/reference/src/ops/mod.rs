@@ -1,0 +1,92 @@
+//! The kernel registry: one module per ONNX op family, each registering its kernels by op type.
+
+use std::collections::HashMap;
+
+use crate::context::OpContext;
+use crate::error::OpError;
+use crate::value::Value;
+
+mod activation;
+mod cast;
+mod comparison;
+mod concat_split;
+mod constant;
+mod conv;
+mod conv_transpose;
+mod elementwise_binary;
+mod elementwise_unary;
+mod expand_tile;
+mod gather;
+mod matmul;
+mod normalization;
+mod pad;
+mod pool;
+mod reduce;
+mod reshape;
+mod resize;
+mod rnn;
+mod slice;
+mod softmax;
+mod transpose;
+mod variadic;
+
+/// A kernel: evaluates one node on its inputs (`None` for omitted optional inputs) and
+/// returns its outputs in order.
+pub type Kernel = fn(&OpContext, &[Option<Value>]) -> Result<Vec<Value>, OpError>;
+
+/// Kernels by op type (default ONNX domain).
+#[derive(Default)]
+pub struct Registry {
+    kernels: HashMap<&'static str, Kernel>,
+}
+
+impl Registry {
+    /// Every kernel the reference implements.
+    pub fn standard() -> Registry {
+        let mut r = Registry::default();
+        for register in [
+            activation::register,
+            cast::register,
+            comparison::register,
+            concat_split::register,
+            constant::register,
+            conv::register,
+            conv_transpose::register,
+            elementwise_binary::register,
+            elementwise_unary::register,
+            expand_tile::register,
+            gather::register,
+            matmul::register,
+            normalization::register,
+            pad::register,
+            pool::register,
+            reduce::register,
+            reshape::register,
+            resize::register,
+            rnn::register,
+            slice::register,
+            softmax::register,
+            transpose::register,
+            variadic::register,
+        ] {
+            register(&mut r);
+        }
+        r
+    }
+
+    pub fn add(&mut self, op_type: &'static str, kernel: Kernel) {
+        let previous = self.kernels.insert(op_type, kernel);
+        assert!(previous.is_none(), "{op_type} registered twice");
+    }
+
+    pub fn get(&self, op_type: &str) -> Option<Kernel> {
+        self.kernels.get(op_type).copied()
+    }
+
+    /// Registered op types, sorted.
+    pub fn op_types(&self) -> Vec<&'static str> {
+        let mut ops: Vec<_> = self.kernels.keys().copied().collect();
+        ops.sort_unstable();
+        ops
+    }
+}

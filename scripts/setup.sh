@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up of everything sysnoise needs that cargo does not build:
+#   1. a project-local Python environment (.venv) with the pinned onnxruntime (whose shared
+#      library the `ort` adapter loads) and onnx (whose backend node tests `conformance` runs);
+#   2. the ONNX backend node tests materialised once into the user's cache dir.
+# Everything comes from PyPI; nothing is downloaded from anywhere else. Re-running is cheap.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+req="$root/scripts/requirements.txt"
+say() { printf '\033[1msysnoise setup:\033[0m %s\n' "$*" >&2; }
+
+python="${PYTHON:-python3}"
+command -v "$python" >/dev/null || { say "python3 not found: install Python >= 3.10 (e.g. apt-get install python3 python3-venv)"; exit 2; }
+
+stamp="$venv/.sysnoise-requirements"
+if [ -f "$stamp" ] && cmp -s "$stamp" "$req"; then
+  say "Python environment up to date ($venv)"
+else
+  say "creating Python environment in $venv (onnxruntime, onnx, numpy from PyPI)"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r "$req"
+  cp "$req" "$stamp"
+fi
+
+onnx_version="$("$venv/bin/python" -c 'import onnx; print(onnx.__version__)')"
+cache="${SYSNOISE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sysnoise}"
+node_dir="$cache/onnx-node-tests/onnx-$onnx_version"
+if [ -f "$node_dir/.complete" ]; then
+  say "ONNX node tests already materialised ($node_dir)"
+else
+  say "materialising the ONNX $onnx_version backend node tests into $node_dir"
+  rm -rf "$node_dir.partial"
+  "$venv/bin/python" -W ignore "$root/scripts/dump_node_tests.py" "$node_dir.partial"
+  rm -rf "$node_dir"
+  mv "$node_dir.partial" "$node_dir"
+  touch "$node_dir/.complete"
+fi
