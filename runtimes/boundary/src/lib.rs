@@ -3,12 +3,14 @@
 //!
 //! Adapters depend on this crate only; this crate depends on no runtime and not on the engine.
 
+pub mod builder;
 pub mod error;
 pub mod model;
 pub mod onnx;
 pub mod runtime;
 pub mod tensor;
 
+pub use builder::{GraphBuilder, attr};
 pub use error::{BoundaryError, RuntimeError};
 pub use model::{IoSpec, Model, tensor_from_pb, tensor_value_info};
 pub use runtime::{NamedTensors, Runtime, Session};
