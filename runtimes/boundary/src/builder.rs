@@ -19,7 +19,13 @@ pub struct GraphBuilder {
 impl GraphBuilder {
     /// A new graph importing the default ONNX domain at `opset`.
     pub fn new(name: &str, opset: i64) -> GraphBuilder {
-        GraphBuilder { graph: GraphProto { name: name.to_string(), ..Default::default() }, opset }
+        GraphBuilder {
+            graph: GraphProto {
+                name: name.to_string(),
+                ..Default::default()
+            },
+            opset,
+        }
     }
 
     /// Declares a graph input; returns its name.
@@ -78,7 +84,10 @@ impl GraphBuilder {
         Model::from_proto(ModelProto {
             ir_version: IR_VERSION,
             producer_name: "sysnoise".to_string(),
-            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: self.opset }],
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: self.opset,
+            }],
             graph: Some(self.graph),
             ..Default::default()
         })
@@ -90,30 +99,52 @@ pub mod attr {
     use super::*;
 
     fn named(name: &str, r#type: i32) -> AttributeProto {
-        AttributeProto { name: name.to_string(), r#type, ..Default::default() }
+        AttributeProto {
+            name: name.to_string(),
+            r#type,
+            ..Default::default()
+        }
     }
 
     pub fn int(name: &str, value: i64) -> AttributeProto {
-        AttributeProto { i: value, ..named(name, attribute_type::INT) }
+        AttributeProto {
+            i: value,
+            ..named(name, attribute_type::INT)
+        }
     }
 
     pub fn ints(name: &str, values: &[i64]) -> AttributeProto {
-        AttributeProto { ints: values.to_vec(), ..named(name, attribute_type::INTS) }
+        AttributeProto {
+            ints: values.to_vec(),
+            ..named(name, attribute_type::INTS)
+        }
     }
 
     pub fn float(name: &str, value: f32) -> AttributeProto {
-        AttributeProto { f: value, ..named(name, attribute_type::FLOAT) }
+        AttributeProto {
+            f: value,
+            ..named(name, attribute_type::FLOAT)
+        }
     }
 
     pub fn floats(name: &str, values: &[f32]) -> AttributeProto {
-        AttributeProto { floats: values.to_vec(), ..named(name, attribute_type::FLOATS) }
+        AttributeProto {
+            floats: values.to_vec(),
+            ..named(name, attribute_type::FLOATS)
+        }
     }
 
     pub fn string(name: &str, value: &str) -> AttributeProto {
-        AttributeProto { s: value.as_bytes().to_vec(), ..named(name, attribute_type::STRING) }
+        AttributeProto {
+            s: value.as_bytes().to_vec(),
+            ..named(name, attribute_type::STRING)
+        }
     }
 
     pub fn tensor(name: &str, value: &Tensor) -> AttributeProto {
-        AttributeProto { t: Some(value.to_proto("")), ..named(name, attribute_type::TENSOR) }
+        AttributeProto {
+            t: Some(value.to_proto("")),
+            ..named(name, attribute_type::TENSOR)
+        }
     }
 }

@@ -44,10 +44,17 @@ pub fn to_ort(tensor: &Tensor) -> Result<DynTensor, ort::Error> {
 pub fn from_ort(runtime: &str, value: DynValue) -> Result<Tensor, RuntimeError> {
     let (ty, shape) = match value.dtype() {
         ValueType::Tensor { ty, shape, .. } => (*ty, shape.iter().map(|&d| d as usize).collect::<Vec<_>>()),
-        other => return Err(RuntimeError::unsupported(runtime, format!("non-tensor output ({other})"))),
+        other => {
+            return Err(RuntimeError::unsupported(
+                runtime,
+                format!("non-tensor output ({other})"),
+            ));
+        }
     };
     let dtype = dtype_of(ty).ok_or_else(|| RuntimeError::unsupported(runtime, format!("{ty:?} outputs")))?;
-    let tensor = value.downcast::<DynTensorValueType>().map_err(|e| classify(runtime, &e))?;
+    let tensor = value
+        .downcast::<DynTensorValueType>()
+        .map_err(|e| classify(runtime, &e))?;
     let len = shape.iter().product::<usize>() * dtype.size();
     let bytes = if len == 0 {
         &[][..]
@@ -70,8 +77,8 @@ pub fn classify<R>(runtime: &str, error: &ort::Error<R>) -> RuntimeError {
             "Unsupported model IR version",
             "opset",
         ]
-            .iter()
-            .any(|needle| message.contains(needle));
+        .iter()
+        .any(|needle| message.contains(needle));
     let err = if unsupported {
         RuntimeError::unsupported(runtime, message.clone())
     } else {
@@ -113,6 +120,9 @@ mod tests {
             node_in_message("Non-zero status code returned while running Conv node. Name:'c' Status").as_deref(),
             Some("c")
         );
-        assert_eq!(node_in_message("[ShapeInferenceError] Node (conv_0) has input size 1").as_deref(), Some("conv_0"));
+        assert_eq!(
+            node_in_message("[ShapeInferenceError] Node (conv_0) has input size 1").as_deref(),
+            Some("conv_0")
+        );
     }
 }

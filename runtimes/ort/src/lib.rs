@@ -45,7 +45,10 @@ pub struct OrtOptions {
 
 impl Default for OrtOptions {
     fn default() -> Self {
-        OrtOptions { opt_level: OptLevel::All, intra_threads: 1 }
+        OrtOptions {
+            opt_level: OptLevel::All,
+            intra_threads: 1,
+        }
     }
 }
 
@@ -60,7 +63,10 @@ impl OrtRuntime {
     /// instructions) when the ONNX Runtime library cannot be found or loaded.
     pub fn new(name: &str, options: OrtOptions) -> Result<OrtRuntime, RuntimeError> {
         library::load(name)?;
-        Ok(OrtRuntime { name: name.to_string(), options })
+        Ok(OrtRuntime {
+            name: name.to_string(),
+            options,
+        })
     }
 }
 
@@ -84,7 +90,11 @@ impl Runtime for OrtRuntime {
             .map_err(|e| err(ort::Error::from(e)))?;
         let session = builder.commit_from_memory(&model.to_bytes()).map_err(err)?;
         let outputs = session.outputs().iter().map(|o| o.name().to_string()).collect();
-        Ok(Box::new(OrtSession { name: self.name.clone(), session: Mutex::new(session), outputs }))
+        Ok(Box::new(OrtSession {
+            name: self.name.clone(),
+            session: Mutex::new(session),
+            outputs,
+        }))
     }
 }
 
@@ -98,7 +108,12 @@ impl Session for OrtSession {
     fn run(&mut self, inputs: &[(String, Tensor)]) -> Result<NamedTensors, RuntimeError> {
         let feeds = inputs
             .iter()
-            .map(|(name, t)| Ok((name.clone(), convert::to_ort(t).map_err(|e| convert::classify(&self.name, &e))?)))
+            .map(|(name, t)| {
+                Ok((
+                    name.clone(),
+                    convert::to_ort(t).map_err(|e| convert::classify(&self.name, &e))?,
+                ))
+            })
             .collect::<Result<Vec<_>, RuntimeError>>()?;
         let session = self.session.get_mut().expect("session mutex poisoned");
         let mut outputs = session.run(feeds).map_err(|e| convert::classify(&self.name, &e))?;

@@ -19,11 +19,14 @@ pub struct Loaded {
 /// Loads ONNX Runtime once per process; every later call returns the same result.
 pub fn load(runtime_name: &str) -> Result<&'static Loaded, RuntimeError> {
     static LOADED: OnceLock<Result<Loaded, String>> = OnceLock::new();
-    LOADED.get_or_init(try_load).as_ref().map_err(|reason| RuntimeError::Unavailable {
-        runtime: runtime_name.to_string(),
-        reason: reason.clone(),
-        install: INSTALL_HINT.to_string(),
-    })
+    LOADED
+        .get_or_init(try_load)
+        .as_ref()
+        .map_err(|reason| RuntimeError::Unavailable {
+            runtime: runtime_name.to_string(),
+            reason: reason.clone(),
+            install: INSTALL_HINT.to_string(),
+        })
 }
 
 fn try_load() -> Result<Loaded, String> {
@@ -39,7 +42,11 @@ fn try_load() -> Result<Loaded, String> {
         .build()
         .map_err(|e| format!("cannot create an ONNX Runtime environment from {}: {e}", path.display()))?;
     let version = version_from_file_name(&path).unwrap_or_else(|| "unknown".to_string());
-    Ok(Loaded { path, version, environment })
+    Ok(Loaded {
+        path,
+        version,
+        environment,
+    })
 }
 
 /// `libonnxruntime.so.1.32.0` → `1.32.0`.
@@ -70,7 +77,10 @@ pub fn find_library() -> Option<PathBuf> {
 
 fn library_in_venv(venv: &Path) -> Option<PathBuf> {
     let lib = venv.join("lib");
-    let mut pythons: Vec<PathBuf> = std::fs::read_dir(&lib).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut pythons: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     pythons.sort();
     pythons.into_iter().rev().find_map(|python| {
         let capi = python.join("site-packages/onnxruntime/capi");
@@ -78,7 +88,9 @@ fn library_in_venv(venv: &Path) -> Option<PathBuf> {
             .ok()?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so"))
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("libonnxruntime.so"))
             })
             .collect();
         libs.sort();
@@ -92,7 +104,10 @@ mod tests {
 
     #[test]
     fn version_comes_from_the_versioned_file_name() {
-        assert_eq!(version_from_file_name(Path::new("/x/libonnxruntime.so.1.32.0")).as_deref(), Some("1.32.0"));
+        assert_eq!(
+            version_from_file_name(Path::new("/x/libonnxruntime.so.1.32.0")).as_deref(),
+            Some("1.32.0")
+        );
         assert_eq!(version_from_file_name(Path::new("/x/libonnxruntime.so")), None);
     }
 }

@@ -19,13 +19,29 @@ fn one_node_graph_runs() {
     let a = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1f32, 2., 3., 4.]).unwrap();
     let b = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![10f32, 20., 30., 40.]).unwrap();
     for opt_level in [OptLevel::Disabled, OptLevel::All] {
-        let rt = OrtRuntime::new("ort", OrtOptions { opt_level, intra_threads: 1 }).unwrap();
+        let rt = OrtRuntime::new(
+            "ort",
+            OrtOptions {
+                opt_level,
+                intra_threads: 1,
+            },
+        )
+        .unwrap();
         let mut session = rt.prepare(&model).unwrap();
-        let out = session.run(&[("a".into(), Tensor::F32(a.clone())), ("b".into(), Tensor::F32(b.clone()))]).unwrap();
+        let out = session
+            .run(&[
+                ("a".into(), Tensor::F32(a.clone())),
+                ("b".into(), Tensor::F32(b.clone())),
+            ])
+            .unwrap();
         assert_eq!(out[0].0, "sum");
         assert_eq!(out[0].1.to_f64_vec(), vec![11., 22., 33., 44.]);
     }
-    assert!(runtime().version().starts_with("onnxruntime 1."), "{}", runtime().version());
+    assert!(
+        runtime().version().starts_with("onnxruntime 1."),
+        "{}",
+        runtime().version()
+    );
 }
 
 #[test]

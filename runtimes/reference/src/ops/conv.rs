@@ -1,5 +1,290 @@
-//! Reference kernels: TODO family conv.
+//! Reference kernels: N-D convolution (Conv, ConvInteger) with groups, strides, dilations, pads and auto_pad.
+
+use ndarray::{Array2, Array3, ArrayD, IxDyn, s};
+use sysnoise_boundary::DType;
 
 use super::Registry;
+use crate::broadcast::zip2;
+use crate::context::OpContext;
+use crate::error::OpError;
+use crate::value::Value;
 
-pub fn register(_r: &mut Registry) {}
+pub fn register(r: &mut Registry) {
+    r.add("Conv", conv);
+    r.add("ConvInteger", conv_integer);
+}
+
+/// The sliding window of a convolution, one entry per spatial axis.
+pub(super) struct Window {
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+}
+
+impl Window {
+    /// From the `kernel_shape` (default: W's spatial shape), `strides` and `dilations` attributes.
+    pub(super) fn from_attrs(ctx: &OpContext, w_shape: &[usize]) -> Result<Window, OpError> {
+        let n = w_shape.len().saturating_sub(2);
+        let kernel = match ctx.ints("kernel_shape") {
+            Some(k) => to_usizes(&k, "kernel_shape")?,
+            None => w_shape[2.min(w_shape.len())..].to_vec(),
+        };
+        let strides = ints_or(ctx, "strides", n, 1)?;
+        let dilations = ints_or(ctx, "dilations", n, 1)?;
+        if kernel.len() != n || strides.len() != n || dilations.len() != n || strides.contains(&0) {
+            return Err(OpError::invalid(format!(
+                "window kernel {kernel:?} strides {strides:?} dilations {dilations:?} for {n} spatial axes"
+            )));
+        }
+        Ok(Window {
+            kernel,
+            strides,
+            dilations,
+        })
+    }
+
+    /// The span of the dilated kernel along spatial axis `i`.
+    pub(super) fn extent(&self, i: usize) -> usize {
+        (self.kernel[i].max(1) - 1) * self.dilations[i] + 1
+    }
+}
+
+/// An ints attribute as usizes, or `n` copies of `default` when absent.
+pub(super) fn ints_or(ctx: &OpContext, name: &str, n: usize, default: usize) -> Result<Vec<usize>, OpError> {
+    match ctx.ints(name) {
+        Some(v) => to_usizes(&v, name),
+        None => Ok(vec![default; n]),
+    }
+}
+
+fn to_usizes(v: &[i64], name: &str) -> Result<Vec<usize>, OpError> {
+    v.iter()
+        .map(|&x| usize::try_from(x).map_err(|_| OpError::invalid(format!("negative {name} {v:?}"))))
+        .collect()
+}
+
+/// The `pads` attribute split into (begin, end) per spatial axis; zeros when absent.
+pub(super) fn explicit_pads(ctx: &OpContext, n: usize) -> Result<(Vec<i64>, Vec<i64>), OpError> {
+    let pads = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * n]);
+    if pads.len() != 2 * n {
+        return Err(OpError::invalid(format!("pads {pads:?} for {n} spatial axes")));
+    }
+    Ok((pads[..n].to_vec(), pads[n..].to_vec()))
+}
+
+/// For each kernel position and each position `f` of the `from` grid (both row-major; the
+/// result is indexed `kernel * from_size + f`), the row-major index in the `to` grid of
+/// `f * stride + k * dilation - pad_begin`, or `None` when that falls outside `to`. Conv
+/// maps output positions to the input positions they read; ConvTranspose maps input
+/// positions to the output positions they write.
+pub(super) fn position_map(win: &Window, pad_begin: &[i64], from: &[usize], to: &[usize]) -> Vec<Option<usize>> {
+    let n = from.len();
+    let mut to_strides = vec![1usize; n];
+    for i in (0..n.saturating_sub(1)).rev() {
+        to_strides[i] = to_strides[i + 1] * to[i + 1];
+    }
+    let mut map = Vec::new();
+    for k in ndarray::indices(IxDyn(&win.kernel)) {
+        let mut offsets = vec![Some(0usize)];
+        for i in 0..n {
+            let coords: Vec<Option<usize>> = (0..from[i])
+                .map(|f| {
+                    let t = (f * win.strides[i] + k[i] * win.dilations[i]) as i64 - pad_begin[i];
+                    (0..to[i] as i64).contains(&t).then(|| t as usize * to_strides[i])
+                })
+                .collect();
+            offsets = offsets
+                .iter()
+                .flat_map(|&a| coords.iter().map(move |&b| a.zip(b).map(|(a, b)| a + b)))
+                .collect();
+        }
+        map.extend(offsets);
+    }
+    map
+}
+
+/// A convolution's output spatial shape and begin pads, from `auto_pad` and `pads`.
+/// SAME_UPPER / SAME_LOWER aim at `ceil(in / stride)` outputs, padding `total` split in
+/// halves with the odd one at the end (UPPER) or the beginning (LOWER).
+fn conv_geometry(ctx: &OpContext, win: &Window, in_dims: &[usize]) -> Result<(Vec<usize>, Vec<i64>), OpError> {
+    let n = in_dims.len();
+    let auto_pad = ctx.string("auto_pad", "NOTSET");
+    let (mut begin, mut end) = explicit_pads(ctx, n)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (input, stride, extent) = (in_dims[i] as i64, win.strides[i] as i64, win.extent(i) as i64);
+        match auto_pad.as_str() {
+            "NOTSET" => {}
+            "VALID" => (begin[i], end[i]) = (0, 0),
+            "SAME_UPPER" | "SAME_LOWER" => {
+                let target = (input + stride - 1) / stride;
+                let total = ((target - 1) * stride + extent - input).max(0);
+                let small = total / 2;
+                (begin[i], end[i]) = if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+            }
+            other => return Err(OpError::invalid(format!("auto_pad {other}"))),
+        }
+        let padded = input + begin[i] + end[i];
+        if padded < extent {
+            return Err(OpError::invalid(format!(
+                "kernel extent {extent} exceeds padded input {padded}"
+            )));
+        }
+        out.push(((padded - extent) / stride + 1) as usize);
+    }
+    Ok((out, begin))
+}
+
+/// The core of Conv: `x` is `[N, C, D...]`, `w` is `[M, C / group, k...]`, the result
+/// `[N, M, out...]` (plus `bias[m]`). Each group is an im2col matrix product.
+fn convolve(
+    ctx: &OpContext,
+    x: &ArrayD<f64>,
+    w: &ArrayD<f64>,
+    bias: Option<&ArrayD<f64>>,
+) -> Result<ArrayD<f64>, OpError> {
+    if x.ndim() < 3 || w.ndim() != x.ndim() {
+        return Err(OpError::invalid(format!(
+            "Conv of {:?} with weights {:?}",
+            x.shape(),
+            w.shape()
+        )));
+    }
+    let win = Window::from_attrs(ctx, w.shape())?;
+    let group = usize::try_from(ctx.int("group", 1)).unwrap_or(0);
+    let (batch, channels, maps) = (x.shape()[0], x.shape()[1], w.shape()[0]);
+    if group == 0 || channels % group != 0 || maps % group != 0 || w.shape()[1] * group != channels {
+        return Err(OpError::invalid(format!(
+            "Conv group {group}: X {:?}, W {:?}",
+            x.shape(),
+            w.shape()
+        )));
+    }
+    let (cg, mg) = (channels / group, maps / group);
+    let in_dims = &x.shape()[2..];
+    let (out_dims, pad_begin) = conv_geometry(ctx, &win, in_dims)?;
+    let map = position_map(&win, &pad_begin, &out_dims, in_dims);
+    let (in_size, out_size) = (in_dims.iter().product::<usize>(), out_dims.iter().product::<usize>());
+    let ksize: usize = win.kernel.iter().product();
+    if w.len() != maps * cg * ksize {
+        return Err(OpError::invalid(format!(
+            "W {:?} does not match kernel_shape {:?}",
+            w.shape(),
+            win.kernel
+        )));
+    }
+    let x3 = x.to_shape((batch, channels, in_size)).expect("same length");
+    let w2 = w.to_shape((maps, cg * ksize)).expect("same length");
+    let mut out = Array3::<f64>::zeros((batch, maps, out_size));
+    for n in 0..batch {
+        for g in 0..group {
+            let cols = Array2::from_shape_fn((cg * ksize, out_size), |(r, p)| {
+                map[(r % ksize) * out_size + p].map_or(0.0, |i| x3[[n, g * cg + r / ksize, i]])
+            });
+            let product = w2.slice(s![g * mg..(g + 1) * mg, ..]).dot(&cols);
+            out.slice_mut(s![n, g * mg..(g + 1) * mg, ..]).assign(&product);
+        }
+    }
+    if let Some(b) = bias {
+        add_bias(&mut out, b)?;
+    }
+    let shape: Vec<usize> = [batch, maps].into_iter().chain(out_dims).collect();
+    Ok(out.into_shape_with_order(IxDyn(&shape)).expect("same length"))
+}
+
+/// Adds `bias[m]` to every element of output channel `m` of an `[N, M, positions]` array.
+pub(super) fn add_bias(out: &mut Array3<f64>, bias: &ArrayD<f64>) -> Result<(), OpError> {
+    if bias.len() != out.shape()[1] {
+        return Err(OpError::invalid(format!(
+            "bias of shape {:?} for {} maps",
+            bias.shape(),
+            out.shape()[1]
+        )));
+    }
+    for (m, &b) in bias.iter().enumerate() {
+        out.slice_mut(s![.., m, ..]).mapv_inplace(|v| v + b);
+    }
+    Ok(())
+}
+
+fn conv(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let w = ctx.input(inputs, 1)?.to_f64();
+    let bias = ctx.optional_input(inputs, 2).map(Value::to_f64);
+    Ok(vec![Value::float(
+        x.dtype,
+        convolve(ctx, x.as_float()?, &w, bias.as_ref())?,
+    )])
+}
+
+/// ConvInteger: Conv of `(x - x_zero_point)` with `(w - w_zero_point)` (a 1-D w_zero_point is
+/// per output channel), in int32. Padding is zero after the shift, i.e. the zero point before.
+/// The sums are exact in f64 for 8-bit operands.
+fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = shift(ctx.input(inputs, 0)?, ctx.optional_input(inputs, 2))?;
+    let w = shift(ctx.input(inputs, 1)?, ctx.optional_input(inputs, 3))?;
+    let y = convolve(ctx, &x, &w, None)?;
+    Ok(vec![Value::int(DType::I32, y.mapv(|v| v.round() as i64))])
+}
+
+/// `v - zero_point` in f64, for a scalar zero point or a 1-D one per index of axis 0.
+fn shift(v: &Value, zero_point: Option<&Value>) -> Result<ArrayD<f64>, OpError> {
+    let a = v.to_f64();
+    let Some(zp) = zero_point else { return Ok(a) };
+    let mut shape = vec![1usize; a.ndim()];
+    if zp.len() != 1 && !shape.is_empty() {
+        shape[0] = zp.len();
+    }
+    let zp = zp
+        .to_f64()
+        .into_shape_with_order(IxDyn(&shape))
+        .map_err(|_| OpError::invalid(format!("zero point of shape {:?} for {:?}", zp.shape(), v.shape())))?;
+    zip2(&a, &zp, |x, z| x - z)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(k: usize, s: usize, d: usize) -> Window {
+        Window {
+            kernel: vec![k],
+            strides: vec![s],
+            dilations: vec![d],
+        }
+    }
+
+    #[test]
+    fn same_padding_puts_the_odd_pad_by_mode() {
+        // in 4, kernel 2, stride 1: total pad 1, at the end (UPPER) or the beginning (LOWER).
+        let win = window(2, 1, 1);
+        let begin_for = |mode: &str| {
+            let node = sysnoise_boundary::onnx::NodeProto {
+                attribute: vec![sysnoise_boundary::onnx::AttributeProto {
+                    name: "auto_pad".into(),
+                    s: mode.as_bytes().to_vec(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let ctx = OpContext { node: &node, opset: 22 };
+            conv_geometry(&ctx, &win, &[4]).unwrap()
+        };
+        assert_eq!(begin_for("SAME_UPPER"), (vec![4], vec![0]));
+        assert_eq!(begin_for("SAME_LOWER"), (vec![4], vec![1]));
+        assert_eq!(begin_for("VALID"), (vec![3], vec![0]));
+    }
+
+    #[test]
+    fn position_map_skips_padding() {
+        // 1-D, in 3, kernel 3, pad 1 each side, out 3: first output's first tap is padding.
+        let map = position_map(&window(3, 1, 1), &[1], &[3], &[3]);
+        assert_eq!(map.len(), 9);
+        assert_eq!(&map[..3], &[None, Some(0), Some(1)]);
+        assert_eq!(&map[6..], &[Some(1), Some(2), None]);
+    }
+}
