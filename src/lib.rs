@@ -1,1 +1,21 @@
-//! placeholder
+//! sysnoise: differential testing of deep-learning inference runtimes.
+//!
+//! The engine: run one ONNX model on several runtimes behind [`sysnoise_boundary::Runtime`],
+//! measure each output against the f64 reference, vote verdicts, attribute divergences to a
+//! node, and run the ONNX backend node tests as a conformance suite. Concrete runtimes are
+//! named only in [`registry`].
+
+pub mod compare;
+pub mod conformance;
+pub mod demo;
+pub mod error;
+pub mod inputs;
+pub mod metrics;
+pub mod npy;
+pub mod pernode;
+pub mod registry;
+pub mod report;
+pub mod tolerance;
+
+pub use error::EngineError;
+pub use sysnoise_boundary as boundary;

@@ -1,0 +1,286 @@
+//! `compare`: run one model on several runtimes, measure every output against the reference (or
+//! the majority), vote a verdict per runtime, and optionally find the first diverging node.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Tensor};
+
+use crate::error::EngineError;
+use crate::metrics::{Metrics, compare as measure};
+use crate::pernode::{self, Culprit};
+use crate::tolerance::{Tolerance, ToleranceModel};
+
+/// The name of the oracle runtime.
+pub const REFERENCE: &str = "reference";
+
+/// What a runtime did with the model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ran,
+    Unsupported,
+    Error,
+}
+
+/// A runtime's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Matches the winning side of the vote within tolerance.
+    Agree,
+    /// Ran, but differs beyond tolerance.
+    Diverge,
+    /// Failed on a model that other runtimes ran.
+    Error,
+    /// Declined the model (op, dtype or attribute it does not implement): not a divergence.
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RuntimeReport {
+    pub name: String,
+    pub version: String,
+    pub status: Status,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OutputReport {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Op type of the node that produces the output (selects the tolerance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_type: Option<String>,
+    pub tolerance: Tolerance,
+    /// Metrics of each runtime that ran, against the baseline.
+    pub metrics: BTreeMap<String, Metrics>,
+}
+
+/// Everything `compare` found; serialised as the `--json` report.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareReport {
+    pub model: String,
+    /// Where the inputs came from (`seed 42`, a file name).
+    pub inputs: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub verdict: String,
+    pub diverging_runtimes: Vec<String>,
+    /// The runtime every output is measured against: the reference when it ran, else the
+    /// runtime that won the vote.
+    pub baseline: String,
+    pub runtimes: Vec<RuntimeReport>,
+    pub outputs: Vec<OutputReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<Culprit>,
+    /// With `--per-node` and a divergence but no single node beyond tolerance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_node_note: Option<String>,
+}
+
+impl CompareReport {
+    pub fn diverges(&self) -> bool {
+        self.verdict == "diverge"
+    }
+}
+
+/// Options of one comparison.
+pub struct CompareOptions<'a> {
+    pub tolerances: &'a ToleranceModel,
+    pub per_node: bool,
+    /// Shown in the report as the model's name.
+    pub model_label: String,
+    pub inputs_label: String,
+    pub seed: Option<u64>,
+}
+
+/// One runtime's run: outputs, or why there are none.
+pub(crate) struct Run {
+    pub name: String,
+    pub outputs: Result<NamedTensors, RuntimeError>,
+}
+
+pub(crate) fn run_one(
+    runtime: &dyn Runtime,
+    model: &Model,
+    inputs: &NamedTensors,
+) -> Result<NamedTensors, RuntimeError> {
+    runtime.prepare(model)?.run(inputs)
+}
+
+/// The tolerance of every graph output, from its dtype and producing op.
+fn output_tolerance(
+    model: &Model,
+    tolerances: &ToleranceModel,
+    name: &str,
+    tensor: &Tensor,
+) -> (Option<String>, Tolerance) {
+    let op = model.producer(name).map(|n| n.op_type.clone());
+    let tol = tolerances.resolve(Some(name), op.as_deref(), tensor.dtype());
+    (op, tol)
+}
+
+/// True when every output of `a` matches `b`'s within tolerance (either way round, unless one
+/// is the reference, which is then the expected side).
+fn agree(model: &Model, tolerances: &ToleranceModel, a: &Run, b: &Run) -> bool {
+    let (Ok(xa), Ok(xb)) = (&a.outputs, &b.outputs) else {
+        return false;
+    };
+    let (actual, expected, both_ways) = if a.name == REFERENCE {
+        (xb, xa, false)
+    } else {
+        (xa, xb, b.name != REFERENCE)
+    };
+    actual.iter().zip(expected).all(|((name, x), (_, y))| {
+        let (_, tol) = output_tolerance(model, tolerances, name, y);
+        measure(x, y, &tol).within_tolerance || (both_ways && measure(y, x, &tol).within_tolerance)
+    })
+}
+
+/// Picks the side the vote says is right: each runtime that ran scores the weight of the
+/// runtimes agreeing with it (the reference weighs 1.5, so it wins ties; two runtimes that
+/// agree with each other outvote it). Returns the index of the winner.
+fn vote(model: &Model, tolerances: &ToleranceModel, runs: &[Run]) -> Option<usize> {
+    let weight = |r: &Run| if r.name == REFERENCE { 1.5 } else { 1.0 };
+    let ran: Vec<usize> = (0..runs.len()).filter(|&i| runs[i].outputs.is_ok()).collect();
+    let score = |i: usize| -> f64 {
+        ran.iter()
+            .filter(|&&j| i == j || agree(model, tolerances, &runs[i], &runs[j]))
+            .map(|&j| weight(&runs[j]))
+            .sum()
+    };
+    ran.iter()
+        .copied()
+        .map(|i| (i, score(i)))
+        .fold(None, |best: Option<(usize, f64)>, (i, s)| match best {
+            Some((_, bs)) if bs >= s => best,
+            _ => Some((i, s)),
+        })
+        .map(|(i, _)| i)
+}
+
+/// Runs `model` on every runtime and builds the report.
+pub fn compare(
+    runtimes: &[Box<dyn Runtime>],
+    model: &Model,
+    inputs: &NamedTensors,
+    options: &CompareOptions,
+) -> Result<CompareReport, EngineError> {
+    let runs: Vec<Run> = runtimes
+        .iter()
+        .map(|rt| Run {
+            name: rt.name().to_string(),
+            outputs: run_one(rt.as_ref(), model, inputs),
+        })
+        .collect();
+    if let Some(unavailable) = runs.iter().find_map(|r| match &r.outputs {
+        Err(e @ RuntimeError::Unavailable { .. }) => Some(e.clone()),
+        _ => None,
+    }) {
+        return Err(EngineError::Runtime(unavailable));
+    }
+    let Some(winner) = vote(model, options.tolerances, &runs) else {
+        let reasons: Vec<String> = runs
+            .iter()
+            .filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string()))
+            .collect();
+        return Err(EngineError::Input(format!(
+            "no runtime could run the model:\n  {}",
+            reasons.join("\n  ")
+        )));
+    };
+    let baseline = runs
+        .iter()
+        .position(|r| r.name == REFERENCE && r.outputs.is_ok())
+        .unwrap_or(winner);
+    let expected = runs[baseline].outputs.as_ref().expect("baseline ran");
+
+    let runtime_reports: Vec<RuntimeReport> = runs
+        .iter()
+        .zip(runtimes)
+        .map(|(run, rt)| {
+            let (status, verdict, err) = match &run.outputs {
+                Ok(_) if agree(model, options.tolerances, &runs[winner], run) || run.name == runs[winner].name => {
+                    (Status::Ran, Verdict::Agree, None)
+                }
+                Ok(_) => (Status::Ran, Verdict::Diverge, None),
+                Err(e) if e.is_unsupported() => (Status::Unsupported, Verdict::Skipped, Some(e)),
+                Err(e) => (Status::Error, Verdict::Error, Some(e)),
+            };
+            RuntimeReport {
+                name: run.name.clone(),
+                version: rt.version(),
+                status,
+                verdict,
+                message: err.map(|e| e.to_string()),
+                node: err.and_then(|e| e.node().map(str::to_string)),
+            }
+        })
+        .collect();
+
+    let outputs = expected
+        .iter()
+        .enumerate()
+        .map(|(i, (name, want))| {
+            let (op_type, tolerance) = output_tolerance(model, options.tolerances, name, want);
+            let metrics = runs
+                .iter()
+                .filter_map(|r| {
+                    r.outputs
+                        .as_ref()
+                        .ok()
+                        .map(|o| (r.name.clone(), measure(&o[i].1, want, &tolerance)))
+                })
+                .collect();
+            OutputReport {
+                name: name.clone(),
+                dtype: want.dtype().to_string(),
+                shape: want.shape().to_vec(),
+                op_type,
+                tolerance,
+                metrics,
+            }
+        })
+        .collect();
+
+    let diverging: Vec<String> = runtime_reports
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Diverge | Verdict::Error))
+        .map(|r| r.name.clone())
+        .collect();
+    let mut report = CompareReport {
+        model: options.model_label.clone(),
+        inputs: options.inputs_label.clone(),
+        seed: options.seed,
+        verdict: if diverging.is_empty() { "agree" } else { "diverge" }.to_string(),
+        diverging_runtimes: diverging,
+        baseline: runs[baseline].name.clone(),
+        runtimes: runtime_reports,
+        outputs,
+        culprit: None,
+        per_node_note: None,
+    };
+    if options.per_node && report.diverges() {
+        let baseline_rt = runtimes[baseline].as_ref();
+        let suspects: Vec<&dyn Runtime> = runtimes
+            .iter()
+            .filter(|rt| report.diverging_runtimes.iter().any(|d| d == rt.name()))
+            .map(|rt| rt.as_ref())
+            .collect();
+        let values: HashMap<String, Tensor> = pernode::baseline_values(baseline_rt, model, inputs)?;
+        report.culprit = pernode::first_divergent_node(model, &values, &suspects, options.tolerances)?;
+        if report.culprit.is_none() {
+            report.per_node_note = Some(
+                "no single node diverges beyond tolerance when fed the baseline's values: the difference accumulates across nodes"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(report)
+}
