@@ -7,6 +7,7 @@ use serde::Serialize;
 use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Tensor};
 
 use crate::error::EngineError;
+
 use crate::metrics::{Metrics, compare as measure};
 use crate::pernode::{self, Culprit};
 use crate::tolerance::{Tolerance, ToleranceModel};

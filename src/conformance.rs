@@ -12,6 +12,7 @@ use serde::Serialize;
 use sysnoise_boundary::{DType, Model, Runtime, Tensor, tensor_from_pb};
 
 use crate::error::EngineError;
+use crate::guard::guarded;
 
 /// The `onnx` package version whose node tests are the suite (pinned in scripts/requirements.txt).
 pub const ONNX_VERSION: &str = "1.23.2";
@@ -182,13 +183,13 @@ fn check_output(name: &str, actual: &Tensor, expected: &Tensor, rtol: f64, atol:
 }
 
 fn run_case(runtime: &dyn Runtime, case: &Case, model: &Model, data: &[DataSet]) -> Outcome {
-    let mut session = match runtime.prepare(model) {
+    let mut session = match guarded(runtime.name(), || runtime.prepare(model)) {
         Ok(s) => s,
         Err(e) if e.is_unsupported() => return Outcome::Unsupported(e.to_string()),
         Err(e) => return Outcome::Error(e.to_string()),
     };
     for (inputs, expected) in data {
-        let outputs = match session.run(inputs) {
+        let outputs = match guarded(runtime.name(), || session.run(inputs)) {
             Ok(o) => o,
             Err(e) if e.is_unsupported() => return Outcome::Unsupported(e.to_string()),
             Err(e) => return Outcome::Error(e.to_string()),
@@ -468,6 +469,49 @@ pub fn render(result: &ConformanceResult, verbose: bool) -> String {
     out
 }
 
+/// Rewrites `<xfail_dir>/<runtime>.txt` for every runtime in `result`: existing entries that
+/// still match a failing case keep their reason; entries that no longer fail are dropped;
+/// new failures are appended by exact name with the runtime's message as the reason.
+pub fn update_xfail(result: &ConformanceResult, options: &ConformanceOptions) -> Result<Vec<PathBuf>, EngineError> {
+    let mut written = Vec::new();
+    for r in &result.runtimes {
+        let path = options.xfail_dir.join(format!("{}.txt", r.name));
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let entries = parse_xfail(&old, &path)?;
+        let mut out = format!(
+            "# Expected failures of '{}' on the ONNX {} node tests: `REGEX  # reason`, one per line.\n\
+             # Checked strictly by `sysnoise conformance`: a listed case that passes fails the run.\n",
+            r.name, result.onnx_version
+        );
+        let mut covered = std::collections::BTreeSet::new();
+        for (line_no, raw) in old.lines().enumerate() {
+            let Some(entry) = entries.iter().find(|e| e.line == line_no + 1) else {
+                continue;
+            };
+            let failing: Vec<&String> = r.failures.keys().filter(|c| entry.pattern.is_match(c)).collect();
+            if !failing.is_empty() {
+                covered.extend(failing);
+                out.push_str(raw.trim());
+                out.push('\n');
+            }
+        }
+        for (case, outcome) in &r.failures {
+            if !covered.contains(case) {
+                let _ = writeln!(
+                    out,
+                    "{}  # {}",
+                    regex::escape(case),
+                    describe(outcome).replace('#', "No.")
+                );
+            }
+        }
+        std::fs::create_dir_all(&options.xfail_dir).map_err(|e| EngineError::io(&options.xfail_dir, e))?;
+        crate::atomic::write(&path, out.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 fn describe(outcome: &Outcome) -> String {
     let text = match outcome {
         Outcome::Pass => "pass".to_string(),
@@ -475,7 +519,14 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Error(m) => format!("error: {m}"),
         Outcome::Unsupported(m) => format!("unsupported: {m}"),
     };
-    text.lines().next().unwrap_or("").chars().take(200).collect()
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 #[cfg(test)]

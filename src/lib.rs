@@ -5,10 +5,12 @@
 //! node, and run the ONNX backend node tests as a conformance suite. Concrete runtimes are
 //! named only in [`registry`].
 
+pub mod atomic;
 pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod error;
+pub mod guard;
 pub mod inputs;
 pub mod metrics;
 pub mod npy;

@@ -105,6 +105,10 @@ struct ConformanceArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Rewrite the xfail lists to the failures of this run (keeping the reasons of entries
+    /// that still fail). Review the diff: every new line needs a real reason.
+    #[arg(long)]
+    update_xfail: bool,
 }
 
 fn build_runtimes(spec: Option<&str>) -> Result<Vec<Box<dyn Runtime>>, EngineError> {
@@ -187,6 +191,12 @@ fn run_conformance(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         progress: !args.json,
     };
     let result = conformance::run(&runtimes, &options)?;
+    if args.update_xfail {
+        for path in conformance::update_xfail(&result, &options)? {
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.json {
         println!(
             "{}",

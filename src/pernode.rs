@@ -7,6 +7,7 @@ use serde::Serialize;
 use sysnoise_boundary::onnx::{AttributeProto, NodeProto, attribute_type};
 use sysnoise_boundary::{Model, NamedTensors, Runtime, Tensor, tensor_value_info};
 
+use crate::compare::run_one;
 use crate::error::EngineError;
 use crate::metrics::{Metrics, compare as measure};
 use crate::tolerance::{Tolerance, ToleranceModel};
@@ -130,7 +131,7 @@ pub fn first_divergent_node(
             .collect();
         let mut diverging = Vec::new();
         for runtime in suspects {
-            match runtime.prepare(&single).and_then(|mut s| s.run(&feeds)) {
+            match run_one(*runtime, &single, &feeds) {
                 Ok(got) => {
                     let mut bad = false;
                     for (out, (_, tensor)) in outputs.iter_mut().zip(&got) {

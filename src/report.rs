@@ -198,7 +198,7 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
     }
     let summary = if report.diverges() {
         format!(
-            "DIVERGE: {} differ from {}",
+            "DIVERGE: {} diverging from {}",
             report.diverging_runtimes.join(", "),
             report.baseline
         )

@@ -73,6 +73,7 @@ pub fn classify<R>(runtime: &str, error: &ort::Error<R>) -> RuntimeError {
         || [
             "Could not find an implementation",
             "No Op registered for",
+            "Type Error: Type '",
             "is not a registered function/op",
             "Unsupported model IR version",
             "opset",

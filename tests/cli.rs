@@ -1,0 +1,160 @@
+//! The `sysnoise` binary as a user meets it: exit codes, one-line errors, JSON, help.
+
+mod common;
+
+use common::{reverse_rnn_model, stderr, stdout, sysnoise};
+
+fn write_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("reverse_rnn.onnx");
+    std::fs::write(&path, reverse_rnn_model().to_bytes()).unwrap();
+    path
+}
+
+/// Exit code 2 with a single-line `error: ...` on stderr containing `needle`, and no panic.
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let out = sysnoise(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn builtin_model_agrees_with_exit_0() {
+    let out = sysnoise(&["compare", "builtin:cnn"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("verdict: agree: 3 runtimes match reference"), "{text}");
+    assert!(text.contains("seed 0"));
+}
+
+#[test]
+fn divergence_exits_1_and_json_names_the_culprit() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let out = sysnoise(&[
+        "compare",
+        model.to_str().unwrap(),
+        "--per-node",
+        "--json",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "diverge");
+    assert_eq!(json["diverging_runtimes"], serde_json::json!(["tract"]));
+    assert_eq!(json["culprit"]["node"], "rnn_reverse");
+    assert_eq!(json["culprit"]["op_type"], "RNN");
+    assert_eq!(json["culprit"]["runtimes"], serde_json::json!(["tract"]));
+    assert_eq!(json["seed"], 3);
+    // Excluding tract leaves agreeing runtimes.
+    let out = sysnoise(&["compare", model.to_str().unwrap(), "--runtimes", "-tract"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn inputs_from_npy_and_pb_directories_are_checked_against_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let model = model.to_str().unwrap();
+    let x = sysnoise_boundary::Tensor::zeros(sysnoise_boundary::DType::F32, &[4, 1, 3]);
+    let npy = dir.path().join("x.npy");
+    std::fs::write(&npy, sysnoise::npy::to_npy_bytes(&x)).unwrap();
+    let out = sysnoise(&[
+        "compare",
+        model,
+        "--runtimes",
+        "ort,reference",
+        "--inputs",
+        &format!("x={}", npy.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pb_dir = dir.path().join("data");
+    std::fs::create_dir(&pb_dir).unwrap();
+    std::fs::write(
+        pb_dir.join("input_0.pb"),
+        prost::Message::encode_to_vec(&x.to_proto("x")),
+    )
+    .unwrap();
+    let out = sysnoise(&[
+        "compare",
+        model,
+        "--runtimes",
+        "ort,reference",
+        "--inputs",
+        pb_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let wrong = dir.path().join("wrong.npy");
+    std::fs::write(
+        &wrong,
+        sysnoise::npy::to_npy_bytes(&sysnoise_boundary::Tensor::zeros(
+            sysnoise_boundary::DType::F32,
+            &[2, 3],
+        )),
+    )
+    .unwrap();
+    assert_usage_error(
+        &["compare", model, "--inputs", &format!("x={}", wrong.display())],
+        "input 'x' has shape [2, 3] but the model declares [4, 1, 3]",
+    );
+    assert_usage_error(
+        &["compare", model, "--inputs", &format!("y={}", npy.display())],
+        "input 'y' is not an input of the model (inputs: x)",
+    );
+}
+
+#[test]
+fn bad_models_and_options_exit_2_with_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let bytes = std::fs::read(&model).unwrap();
+    let truncated = dir.path().join("truncated.onnx");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    assert_usage_error(
+        &["compare", truncated.to_str().unwrap()],
+        "truncated.onnx: not a valid ONNX model",
+    );
+    assert_usage_error(
+        &["compare", "/nonexistent/model.onnx"],
+        "cannot read /nonexistent/model.onnx",
+    );
+    assert_usage_error(
+        &["compare", "builtin:cnn", "--runtimes", "onnxruntime"],
+        "unknown runtime 'onnxruntime'",
+    );
+    assert_usage_error(&["compare", "builtin:nope"], "unknown built-in model 'nope'");
+    assert_usage_error(&["compare", "builtin:cnn", "--tol", "speed:3"], "unknown key 'speed'");
+    for args in [
+        vec!["compare", truncated.to_str().unwrap()],
+        vec!["compare", "builtin:cnn", "-r", "bogus"],
+    ] {
+        let err = stderr(&sysnoise(&args));
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn a_missing_onnx_runtime_fails_loudly_with_install_instructions() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sysnoise"))
+        .args(["compare", "builtin:cnn"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ort is not available") && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_teaches_the_commands() {
+    let text = stdout(&sysnoise(&["compare", "--help"]));
+    for needle in ["--runtimes", "--per-node", "--json", "--tol", "builtin:cnn", "Examples"] {
+        assert!(text.contains(needle), "missing {needle} in help:\n{text}");
+    }
+}

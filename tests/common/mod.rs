@@ -1,0 +1,77 @@
+//! Helpers shared by the integration tests: the CLI binary, models with known behaviour, snapshots.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+use ndarray::{ArrayD, IxDyn};
+use sysnoise::registry;
+use sysnoise_boundary::{DType, GraphBuilder, Model, Runtime, Tensor, attr};
+
+/// Runs the `sysnoise` binary with `args`.
+pub fn sysnoise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sysnoise"))
+        .args(args)
+        .output()
+        .expect("run sysnoise")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The default runtimes, built (fails loudly when ORT is not installed).
+pub fn default_runtimes() -> Vec<Box<dyn Runtime>> {
+    registry::select(None)
+        .unwrap()
+        .iter()
+        .map(|n| registry::build(n).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+fn constant(shape: &[usize], seed: u32) -> Tensor {
+    let count: usize = shape.iter().product();
+    // A fixed, irregular pattern in [-0.5, 0.5): deterministic without a RNG.
+    let values: Vec<f32> = (0..count)
+        .map(|i| (((i as u32 * 7919 + seed * 104_729) % 1000) as f32 / 1000.0) - 0.5)
+        .collect();
+    Tensor::F32(ArrayD::from_shape_vec(IxDyn(shape), values).unwrap())
+}
+
+/// A real ORT-vs-tract divergence found by `sysnoise conformance` (tract fails
+/// test_simple_rnn_reverse): a reverse-direction RNN between ordinary layers. ORT and the
+/// reference agree; tract's reverse recurrence is wrong.
+pub fn reverse_rnn_model() -> Model {
+    let mut g = GraphBuilder::new("reverse_rnn", 17);
+    g.input("x", DType::F32, &[4, 1, 3]);
+    let scale = g.constant("scale", &constant(&[3], 1));
+    let w = g.constant("rnn.W", &constant(&[1, 5, 3], 2));
+    let r = g.constant("rnn.R", &constant(&[1, 5, 5], 3));
+    let b = g.constant("rnn.B", &constant(&[1, 10], 4));
+    let scaled = g.node("Mul", "scale_input", &["x", &scale], vec![]);
+    g.node_with_outputs(
+        "RNN",
+        "rnn_reverse",
+        &[&scaled, &w, &r, &b],
+        &["rnn_y", "rnn_h"],
+        vec![attr::int("hidden_size", 5), attr::string("direction", "reverse")],
+    );
+    let act = g.node("Relu", "relu", &["rnn_h"], vec![]);
+    g.node("Flatten", "head", &[&act], vec![attr::int("axis", 1)]);
+    g.output("head", DType::F32);
+    g.build()
+}
+
+/// Snapshot settings: snapshots live in the project's top-level `snapshots/`.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!($name, $value));
+    }};
+}

@@ -1,0 +1,48 @@
+//! The ONNX node tests on every runtime, against the strict xfail lists in cases/xfail/.
+
+use std::path::PathBuf;
+
+use sysnoise::conformance::{self, ConformanceOptions};
+use sysnoise::registry;
+
+#[test]
+fn node_tests_pass_on_every_runtime_up_to_the_listed_expected_failures() {
+    let runtimes: Vec<_> = ["ort", "tract", "tract-const", "reference"]
+        .iter()
+        .map(|n| registry::build(n).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let options = ConformanceOptions {
+        cases: conformance::default_cases_dir(),
+        xfail_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cases/xfail")),
+        filter: None,
+        progress: false,
+    };
+    let result = conformance::run(&runtimes, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(result.ok(), "{}", conformance::render(&result, false));
+    // Floors measured on 2026-11-28 (ONNX 1.23.2, ORT 1.32.0, tract 0.23.9): a drop is a regression.
+    let passed = |name: &str| result.runtimes.iter().find(|r| r.name == name).unwrap().passed;
+    assert!(result.runnable >= 1665, "runnable {}", result.runnable);
+    assert!(passed("ort") >= 1561, "ort {}", passed("ort"));
+    assert!(passed("tract") >= 1035, "tract {}", passed("tract"));
+    assert!(passed("tract-const") >= 1247, "tract-const {}", passed("tract-const"));
+    assert!(passed("reference") >= 1142, "reference {}", passed("reference"));
+}
+
+#[test]
+fn an_expected_failure_that_passes_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reference.txt"),
+        "test_relu  # pretend Relu is broken\n",
+    )
+    .unwrap();
+    let options = ConformanceOptions {
+        cases: conformance::default_cases_dir(),
+        xfail_dir: dir.path().to_path_buf(),
+        filter: Some("^test_relu$".into()),
+        progress: false,
+    };
+    let result = conformance::run(&[registry::build("reference").unwrap()], &options).unwrap();
+    assert_eq!(result.runtimes[0].unexpected_passes, ["test_relu"]);
+    assert!(!result.ok());
+}
