@@ -18,7 +18,17 @@ if [ -f "$stamp" ] && cmp -s "$stamp" "$req"; then
   say "Python environment up to date ($venv)"
 else
   say "creating Python environment in $venv (onnxruntime, onnx, numpy from PyPI)"
-  "$python" -m venv "$venv"
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
+    # Debian's python3 keeps venv in a separate package.
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      say "installing python3-venv with apt-get"
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      rm -rf "$venv"
+      "$python" -m venv "$venv"
+    else
+      say "python3 cannot create a virtual environment: install python3-venv"; exit 2
+    fi
+  fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r "$req"
   cp "$req" "$stamp"
 fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's second command: set up (idempotent), then run every test of the workspace
+# against the real runtimes (ONNX Runtime from the pinned PyPI wheel, tract, the reference).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh"
+cd "$root"
+echo "sysnoise: running the tests (the first build compiles tract and takes several minutes)" >&2
+cargo test --workspace "$@"
