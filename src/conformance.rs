@@ -100,7 +100,7 @@ struct Case {
 }
 
 /// A case is runnable when all its graph inputs and outputs are tensors of a dtype sysnoise
-/// carries (sequences, maps, optionals, strings, float8 and sub-byte types are set aside).
+/// carries (sequences, maps, optionals and the 2/4-bit types are set aside).
 fn runnable(model: &Model) -> bool {
     model
         .inputs()
@@ -163,11 +163,7 @@ fn check_output(name: &str, actual: &Tensor, expected: &Tensor, rtol: f64, atol:
     let mut bad = 0usize;
     let mut first = None;
     for (i, (&x, &y)) in a.iter().zip(&e).enumerate() {
-        let ok = if float {
-            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= atol + rtol * y.abs()
-        } else {
-            x == y
-        };
+        let ok = (x.is_nan() && y.is_nan()) || x == y || (float && (x - y).abs() <= atol + rtol * y.abs());
         if !ok {
             bad += 1;
             first.get_or_insert((i, x, y));
@@ -226,6 +222,8 @@ pub struct RuntimeResult {
     pub failures: BTreeMap<String, Outcome>,
     /// Xfail entries that matched no case of this run.
     pub unused_xfail_lines: Vec<usize>,
+    /// Cases the runtime declined, with its reason.
+    pub unsupported_cases: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -357,6 +355,7 @@ fn tally(runtime: &dyn Runtime, xfail: &[XfailEntry], outcomes: Vec<(String, Out
         unexpected_passes: Vec::new(),
         failures: BTreeMap::new(),
         unused_xfail_lines: Vec::new(),
+        unsupported_cases: BTreeMap::new(),
     };
     let mut used = vec![false; xfail.len()];
     for (name, outcome) in outcomes {
@@ -371,7 +370,10 @@ fn tally(runtime: &dyn Runtime, xfail: &[XfailEntry], outcomes: Vec<(String, Out
                     result.unexpected_passes.push(name);
                 }
             }
-            Outcome::Unsupported(_) => result.unsupported += 1,
+            Outcome::Unsupported(reason) => {
+                result.unsupported += 1;
+                result.unsupported_cases.insert(name, reason.clone());
+            }
             Outcome::Fail(_) | Outcome::Error(_) => {
                 if matches!(outcome, Outcome::Fail(_)) {
                     result.failed += 1;
@@ -401,7 +403,7 @@ pub fn render(result: &ConformanceResult, verbose: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "ONNX {} backend node tests: {} cases, {} runnable (others have sequence/map/optional, string, float8 or sub-byte I/O)",
+        "ONNX {} backend node tests: {} cases, {} runnable (others have sequence/map/optional or 2/4-bit I/O)",
         result.onnx_version, result.cases, result.runnable
     );
     let mut table = comfy_table::Table::new();

@@ -95,6 +95,9 @@ pub fn compare(actual: &Tensor, expected: &Tensor, tol: &Tolerance) -> Metrics {
     if actual.shape() != expected.shape() || actual.dtype() != expected.dtype() {
         return Metrics::shape_mismatch();
     }
+    if let (Tensor::String(a), Tensor::String(r)) = (actual, expected) {
+        return compare_strings(a, r, tol);
+    }
     let dtype = actual.dtype();
     let (a, r) = (actual.to_f64_vec(), expected.to_f64_vec());
     let (mut max_abs, mut max_rel, mut max_ulp) = (0f64, 0f64, 0u64);
@@ -140,6 +143,29 @@ pub fn compare(actual: &Tensor, expected: &Tensor, tol: &Tolerance) -> Metrics {
         top1_agreement: top1_agreement(actual.shape(), &a, &r),
         same_shape: true,
         within_tolerance: nan_inf_agree && mismatch_fraction <= tol.outliers,
+    }
+}
+
+/// Strings match exactly; the numeric metrics count unequal elements as distance 1.
+fn compare_strings(a: &ndarray::ArrayD<String>, r: &ndarray::ArrayD<String>, tol: &Tolerance) -> Metrics {
+    let mismatches = a.iter().zip(r).filter(|(x, y)| x != y).count();
+    let mismatch_fraction = if a.is_empty() {
+        0.0
+    } else {
+        mismatches as f64 / a.len() as f64
+    };
+    let differ = if mismatches > 0 { 1.0 } else { 0.0 };
+    Metrics {
+        max_abs: differ,
+        max_rel: differ,
+        max_ulp: mismatches.min(1) as u64,
+        mismatch_fraction,
+        mismatches,
+        cosine: 1.0 - mismatch_fraction,
+        nan_inf_agree: true,
+        top1_agreement: None,
+        same_shape: true,
+        within_tolerance: mismatch_fraction <= tol.outliers,
     }
 }
 

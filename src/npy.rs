@@ -94,7 +94,7 @@ fn read_npy_file<R: Read>(file: NpyFile<R>, what: &str) -> Result<Tensor, Engine
         DType::U32 => Tensor::U32(collect(file, &shape).map_err(io)?),
         DType::U64 => Tensor::U64(collect(file, &shape).map_err(io)?),
         DType::Bool => Tensor::Bool(collect(file, &shape).map_err(io)?),
-        DType::BF16 => unreachable!("numpy has no bfloat16"),
+        other => unreachable!("no .npy type maps to {other}"),
     })
 }
 
@@ -111,9 +111,14 @@ fn write_typed<T: npyz::AutoSerialize + Clone>(a: &ndarray::ArrayD<T>) -> std::i
     Ok(out)
 }
 
-/// Encodes a tensor as `.npy` bytes. bfloat16, which numpy lacks, is written as float32.
-pub fn to_npy_bytes(tensor: &Tensor) -> Vec<u8> {
+/// Encodes a tensor as `.npy` bytes. bfloat16 and the float8 types, which numpy lacks, are
+/// written as float32; strings are refused.
+pub fn to_npy_bytes(tensor: &Tensor) -> Result<Vec<u8>, EngineError> {
     let result = match tensor {
+        Tensor::String(_) => return Err(EngineError::Input("string tensors cannot be written as .npy".into())),
+        Tensor::F8E4M3FN(_) | Tensor::F8E4M3FNUZ(_) | Tensor::F8E5M2(_) | Tensor::F8E5M2FNUZ(_) | Tensor::F8E8M0(_) => {
+            return to_npy_bytes(&tensor.cast(DType::F32));
+        }
         Tensor::F16(a) => write_typed(a),
         Tensor::F32(a) => write_typed(a),
         Tensor::F64(a) => write_typed(a),
@@ -128,7 +133,7 @@ pub fn to_npy_bytes(tensor: &Tensor) -> Vec<u8> {
         Tensor::U64(a) => write_typed(a),
         Tensor::Bool(a) => write_typed(a),
     };
-    result.expect("writing to memory cannot fail")
+    Ok(result.expect("writing to memory cannot fail"))
 }
 
 #[cfg(test)]
@@ -140,7 +145,7 @@ mod tests {
         let values = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[2, 2]), vec![0.0, 1.0, 2.5, 7.0]).unwrap();
         for dtype in DType::ALL {
             let t = Tensor::from_f64(dtype, &values);
-            let back = read_npy(to_npy_bytes(&t).as_slice(), "t").unwrap();
+            let back = read_npy(to_npy_bytes(&t).unwrap().as_slice(), "t").unwrap();
             let want = if dtype == DType::BF16 { t.cast(DType::F32) } else { t };
             assert_eq!(back, want, "{dtype}");
         }

@@ -60,7 +60,7 @@ fn inputs_from_npy_and_pb_directories_are_checked_against_the_model() {
     let model = model.to_str().unwrap();
     let x = sysnoise_boundary::Tensor::zeros(sysnoise_boundary::DType::F32, &[4, 1, 3]);
     let npy = dir.path().join("x.npy");
-    std::fs::write(&npy, sysnoise::npy::to_npy_bytes(&x)).unwrap();
+    std::fs::write(&npy, sysnoise::npy::to_npy_bytes(&x).unwrap()).unwrap();
     let out = sysnoise(&[
         "compare",
         model,
@@ -88,14 +88,8 @@ fn inputs_from_npy_and_pb_directories_are_checked_against_the_model() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let wrong = dir.path().join("wrong.npy");
-    std::fs::write(
-        &wrong,
-        sysnoise::npy::to_npy_bytes(&sysnoise_boundary::Tensor::zeros(
-            sysnoise_boundary::DType::F32,
-            &[2, 3],
-        )),
-    )
-    .unwrap();
+    let zeros = sysnoise_boundary::Tensor::zeros(sysnoise_boundary::DType::F32, &[2, 3]);
+    std::fs::write(&wrong, sysnoise::npy::to_npy_bytes(&zeros).unwrap()).unwrap();
     assert_usage_error(
         &["compare", model, "--inputs", &format!("x={}", wrong.display())],
         "input 'x' has shape [2, 3] but the model declares [4, 1, 3]",

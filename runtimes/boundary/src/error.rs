@@ -5,7 +5,7 @@ use crate::tensor::DType;
 /// A model or tensor that cannot be decoded or converted.
 #[derive(Debug, thiserror::Error)]
 pub enum BoundaryError {
-    #[error("{0} tensors are not supported (sysnoise handles numeric and bool tensors)")]
+    #[error("{0} tensors are not supported (sysnoise handles numeric, bool, float8 and string tensors)")]
     UnsupportedDType(String),
     #[error("tensor data has {actual} bytes/elements but shape {shape:?} of {dtype} needs {expected}")]
     DataLength {

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod error;
+pub mod float8;
 pub mod model;
 pub mod onnx;
 pub mod runtime;
@@ -12,6 +13,7 @@ pub mod tensor;
 
 pub use builder::{GraphBuilder, attr};
 pub use error::{BoundaryError, RuntimeError};
+pub use float8::Float8Format;
 pub use model::{IoSpec, Model, tensor_from_pb, tensor_value_info};
 pub use runtime::{NamedTensors, Runtime, Session};
 pub use tensor::{DType, Element, Tensor};

@@ -4,6 +4,7 @@ use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
 
 use crate::error::BoundaryError;
+use crate::float8::Float8Format;
 use crate::onnx::{TensorProto, data_type};
 
 /// Element types a [`Tensor`] can hold (every ONNX tensor type except strings, complex and
@@ -23,9 +24,27 @@ pub enum DType {
     U32,
     U64,
     Bool,
+    /// 8-bit floats and strings pass through sysnoise (graph I/O, comparison) without arithmetic.
+    F8E4M3FN,
+    F8E4M3FNUZ,
+    F8E5M2,
+    F8E5M2FNUZ,
+    F8E8M0,
+    String,
 }
 
 impl DType {
+    /// The dtypes that are carried through but never computed on: float8 and strings.
+    pub const PASS_THROUGH: [DType; 6] = [
+        DType::F8E4M3FN,
+        DType::F8E4M3FNUZ,
+        DType::F8E5M2,
+        DType::F8E5M2FNUZ,
+        DType::F8E8M0,
+        DType::String,
+    ];
+
+    /// Every numeric and bool dtype (not the pass-through ones).
     pub const ALL: [DType; 13] = [
         DType::F32,
         DType::F64,
@@ -58,6 +77,12 @@ impl DType {
             DType::U32 => data_type::UINT32,
             DType::U64 => data_type::UINT64,
             DType::Bool => data_type::BOOL,
+            DType::F8E4M3FN => data_type::FLOAT8E4M3FN,
+            DType::F8E4M3FNUZ => data_type::FLOAT8E4M3FNUZ,
+            DType::F8E5M2 => data_type::FLOAT8E5M2,
+            DType::F8E5M2FNUZ => data_type::FLOAT8E5M2FNUZ,
+            DType::F8E8M0 => data_type::FLOAT8E8M0,
+            DType::String => data_type::STRING,
         }
     }
 
@@ -77,6 +102,12 @@ impl DType {
             data_type::UINT32 => DType::U32,
             data_type::UINT64 => DType::U64,
             data_type::BOOL => DType::Bool,
+            data_type::FLOAT8E4M3FN => DType::F8E4M3FN,
+            data_type::FLOAT8E4M3FNUZ => DType::F8E4M3FNUZ,
+            data_type::FLOAT8E5M2 => DType::F8E5M2,
+            data_type::FLOAT8E5M2FNUZ => DType::F8E5M2FNUZ,
+            data_type::FLOAT8E8M0 => DType::F8E8M0,
+            data_type::STRING => DType::String,
             other => return Err(BoundaryError::UnsupportedDType(onnx_type_name(other))),
         })
     }
@@ -93,10 +124,24 @@ impl DType {
         matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
     }
 
-    /// Bytes per element.
+    /// The 8-bit float format, for the float8 dtypes.
+    pub fn float8(self) -> Option<Float8Format> {
+        Some(match self {
+            DType::F8E4M3FN => Float8Format::E4M3FN,
+            DType::F8E4M3FNUZ => Float8Format::E4M3FNUZ,
+            DType::F8E5M2 => Float8Format::E5M2,
+            DType::F8E5M2FNUZ => Float8Format::E5M2FNUZ,
+            DType::F8E8M0 => Float8Format::E8M0,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per element (0 for strings, which have no fixed width).
     pub fn size(self) -> usize {
         match self {
+            DType::String => 0,
             DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::F8E4M3FN | DType::F8E4M3FNUZ | DType::F8E5M2 | DType::F8E5M2FNUZ | DType::F8E8M0 => 1,
             DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
@@ -119,12 +164,21 @@ impl DType {
             DType::U32 => "u32",
             DType::U64 => "u64",
             DType::Bool => "bool",
+            DType::F8E4M3FN => "f8e4m3fn",
+            DType::F8E4M3FNUZ => "f8e4m3fnuz",
+            DType::F8E5M2 => "f8e5m2",
+            DType::F8E5M2FNUZ => "f8e5m2fnuz",
+            DType::F8E8M0 => "f8e8m0",
+            DType::String => "string",
         }
     }
 
     /// The inverse of [`DType::name`].
     pub fn from_name(name: &str) -> Option<DType> {
-        DType::ALL.into_iter().find(|d| d.name() == name)
+        DType::ALL
+            .into_iter()
+            .chain(DType::PASS_THROUGH)
+            .find(|d| d.name() == name)
     }
 }
 
@@ -185,13 +239,30 @@ pub enum Tensor {
     U32(ArrayD<u32>),
     U64(ArrayD<u64>),
     Bool(ArrayD<bool>),
+    F8E4M3FN(ArrayD<F8E4M3FN>),
+    F8E4M3FNUZ(ArrayD<F8E4M3FNUZ>),
+    F8E5M2(ArrayD<F8E5M2>),
+    F8E5M2FNUZ(ArrayD<F8E5M2FNUZ>),
+    F8E8M0(ArrayD<F8E8M0>),
+    String(ArrayD<String>),
 }
 
-/// Applies `$body` to the array inside any [`Tensor`] variant, bound as `$a`.
+/// Applies `$body` to the array inside any [`Tensor`] variant, bound as `$a`. The
+/// `strings =>` form takes a separate expression for string tensors (whose elements are not
+/// [`Element`]s); the short form needs a body valid for every element type.
 #[macro_export]
 macro_rules! for_each_tensor {
     ($t:expr, $a:ident => $body:expr) => {
+        $crate::for_each_tensor!($t, $a => $body, strings $a => $body)
+    };
+    ($t:expr, $a:ident => $body:expr, strings $s:ident => $strings:expr) => {
         match $t {
+            $crate::Tensor::F8E4M3FN($a) => $body,
+            $crate::Tensor::F8E4M3FNUZ($a) => $body,
+            $crate::Tensor::F8E5M2($a) => $body,
+            $crate::Tensor::F8E5M2FNUZ($a) => $body,
+            $crate::Tensor::F8E8M0($a) => $body,
+            $crate::Tensor::String($s) => $strings,
             $crate::Tensor::F32($a) => $body,
             $crate::Tensor::F64($a) => $body,
             $crate::Tensor::F16($a) => $body,
@@ -266,6 +337,32 @@ macro_rules! element_half {
 element_half!(f16, F16);
 element_half!(bf16, BF16);
 
+macro_rules! element_float8 {
+    ($t:ident, $format:ident) => {
+        #[doc = concat!("One ", stringify!($format), " value, as its byte.")]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        pub struct $t(pub u8);
+
+        impl Element for $t {
+            const DTYPE: DType = DType::$t;
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.push(self.0);
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                $t(bytes[0])
+            }
+            fn to_f64(self) -> f64 {
+                Float8Format::$format.decode(self.0)
+            }
+        }
+    };
+}
+element_float8!(F8E4M3FN, E4M3FN);
+element_float8!(F8E4M3FNUZ, E4M3FNUZ);
+element_float8!(F8E5M2, E5M2);
+element_float8!(F8E5M2FNUZ, E5M2FNUZ);
+element_float8!(F8E8M0, E8M0);
+
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
     fn write_le(self, out: &mut Vec<u8>) {
@@ -324,6 +421,12 @@ impl Tensor {
             Tensor::U32(_) => DType::U32,
             Tensor::U64(_) => DType::U64,
             Tensor::Bool(_) => DType::Bool,
+            Tensor::F8E4M3FN(_) => DType::F8E4M3FN,
+            Tensor::F8E4M3FNUZ(_) => DType::F8E4M3FNUZ,
+            Tensor::F8E5M2(_) => DType::F8E5M2,
+            Tensor::F8E5M2FNUZ(_) => DType::F8E5M2FNUZ,
+            Tensor::F8E8M0(_) => DType::F8E8M0,
+            Tensor::String(_) => DType::String,
         }
     }
 
@@ -339,10 +442,11 @@ impl Tensor {
         self.len() == 0
     }
 
-    /// All elements in logical (row-major) order as little-endian bytes.
+    /// All elements in logical (row-major) order as little-endian bytes (empty for strings,
+    /// which have no fixed-width encoding: see [`Tensor::String`]).
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.dtype().size());
-        for_each_tensor!(self, a => a.iter().for_each(|v| v.write_le(&mut out)));
+        for_each_tensor!(self, a => a.iter().for_each(|v| v.write_le(&mut out)), strings _s => ());
         out
     }
 
@@ -362,12 +466,18 @@ impl Tensor {
             DType::U32 => Tensor::U32(array_from_le(shape, bytes)?),
             DType::U64 => Tensor::U64(array_from_le(shape, bytes)?),
             DType::Bool => Tensor::Bool(array_from_le(shape, bytes)?),
+            DType::F8E4M3FN => Tensor::F8E4M3FN(array_from_le(shape, bytes)?),
+            DType::F8E4M3FNUZ => Tensor::F8E4M3FNUZ(array_from_le(shape, bytes)?),
+            DType::F8E5M2 => Tensor::F8E5M2(array_from_le(shape, bytes)?),
+            DType::F8E5M2FNUZ => Tensor::F8E5M2FNUZ(array_from_le(shape, bytes)?),
+            DType::F8E8M0 => Tensor::F8E8M0(array_from_le(shape, bytes)?),
+            DType::String => return Err(BoundaryError::UnsupportedDType("STRING from raw bytes".into())),
         })
     }
 
-    /// Every element as f64 (see [`Element::to_f64`]), in logical order.
+    /// Every element as f64 (see [`Element::to_f64`]), in logical order; strings are NaN.
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        for_each_tensor!(self, a => a.iter().map(|v| v.to_f64()).collect())
+        for_each_tensor!(self, a => a.iter().map(|v| v.to_f64()).collect(), strings s => vec![f64::NAN; s.len()])
     }
 
     /// The tensor's values as an f64 array of the same shape.
@@ -392,6 +502,12 @@ impl Tensor {
             DType::U32 => Tensor::U32(values.mapv(|v| v as u32)),
             DType::U64 => Tensor::U64(values.mapv(|v| v as u64)),
             DType::Bool => Tensor::Bool(values.mapv(|v| v != 0.0)),
+            DType::F8E4M3FN => Tensor::F8E4M3FN(values.mapv(|v| F8E4M3FN(Float8Format::E4M3FN.encode(v)))),
+            DType::F8E4M3FNUZ => Tensor::F8E4M3FNUZ(values.mapv(|v| F8E4M3FNUZ(Float8Format::E4M3FNUZ.encode(v)))),
+            DType::F8E5M2 => Tensor::F8E5M2(values.mapv(|v| F8E5M2(Float8Format::E5M2.encode(v)))),
+            DType::F8E5M2FNUZ => Tensor::F8E5M2FNUZ(values.mapv(|v| F8E5M2FNUZ(Float8Format::E5M2FNUZ.encode(v)))),
+            DType::F8E8M0 => Tensor::F8E8M0(values.mapv(|v| F8E8M0(Float8Format::E8M0.encode(v)))),
+            DType::String => Tensor::String(values.mapv(|v| v.to_string())),
         }
     }
 
@@ -416,6 +532,14 @@ impl Tensor {
             .iter()
             .map(|&d| usize::try_from(d).map_err(|_| named(BoundaryError::NegativeDim(d))))
             .collect::<Result<_, _>>()?;
+        if dtype == DType::String {
+            let strings = proto
+                .string_data
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect();
+            return Ok(Tensor::String(array_from_vec(&shape, strings, dtype).map_err(named)?));
+        }
         if !proto.raw_data.is_empty() {
             return Tensor::from_le_bytes(dtype, &shape, &proto.raw_data).map_err(named);
         }
@@ -456,22 +580,34 @@ impl Tensor {
                 )
                 .map_err(named)?,
             ),
+            // Float8 values live in the low byte of int32_data.
+            DType::F8E4M3FN | DType::F8E4M3FNUZ | DType::F8E5M2 | DType::F8E5M2FNUZ | DType::F8E8M0 => {
+                let bytes: Vec<u8> = int32.iter().map(|&v| v as u8).collect();
+                Tensor::from_le_bytes(dtype, &shape, &bytes).map_err(named)?
+            }
+            DType::String => unreachable!("handled above"),
         };
         Ok(tensor)
     }
 
-    /// Encodes as a TensorProto with `raw_data`.
+    /// Encodes as a TensorProto (`raw_data`, or `string_data` for strings).
     pub fn to_proto(&self, name: &str) -> TensorProto {
+        let string_data = match self {
+            Tensor::String(a) => a.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            _ => Vec::new(),
+        };
         TensorProto {
             name: name.to_string(),
             dims: self.shape().iter().map(|&d| d as i64).collect(),
             data_type: self.dtype().onnx_code(),
             raw_data: self.to_le_bytes(),
+            string_data,
             ..Default::default()
         }
     }
 
-    /// The same values converted to `dtype` (through f64; see [`Tensor::from_f64`]).
+    /// The same values converted to `dtype` (through f64; see [`Tensor::from_f64`]). Strings
+    /// convert only to strings.
     pub fn cast(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype() {
             return self.clone();
@@ -502,6 +638,7 @@ tensor_from_array!(u16, U16);
 tensor_from_array!(u32, U32);
 tensor_from_array!(u64, U64);
 tensor_from_array!(bool, Bool);
+tensor_from_array!(String, String);
 
 #[cfg(test)]
 mod tests {
@@ -536,7 +673,20 @@ mod tests {
     }
 
     #[test]
-    fn wrong_length_and_string_tensors_are_clear_errors() {
+    fn float8_and_string_tensors_round_trip_through_tensor_proto() {
+        let values = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.5, -2.0, 448.0]).unwrap();
+        for dtype in DType::PASS_THROUGH {
+            let t = Tensor::from_f64(dtype, &values);
+            let back =
+                Tensor::from_proto(&TensorProto::decode(t.to_proto("x").encode_to_vec().as_slice()).unwrap()).unwrap();
+            assert_eq!(back, t, "{dtype}");
+        }
+        let t = Tensor::from_f64(DType::F8E4M3FN, &values);
+        assert_eq!(t.to_f64_vec(), vec![0.5, -2.0, 448.0]);
+    }
+
+    #[test]
+    fn wrong_length_and_unsupported_types_are_clear_errors() {
         let proto = TensorProto {
             name: "w".into(),
             dims: vec![3],
@@ -547,11 +697,16 @@ mod tests {
         let err = Tensor::from_proto(&proto).unwrap_err().to_string();
         assert!(err.contains("'w'") && err.contains("3"), "{err}");
         let proto = TensorProto {
-            name: "s".into(),
+            name: "c".into(),
             dims: vec![1],
-            data_type: data_type::STRING,
+            data_type: data_type::COMPLEX64,
             ..Default::default()
         };
-        assert!(Tensor::from_proto(&proto).unwrap_err().to_string().contains("STRING"));
+        assert!(
+            Tensor::from_proto(&proto)
+                .unwrap_err()
+                .to_string()
+                .contains("COMPLEX64")
+        );
     }
 }

@@ -19,15 +19,29 @@ fn element_type(dtype: DType) -> TensorElementType {
         DType::U32 => TensorElementType::Uint32,
         DType::U64 => TensorElementType::Uint64,
         DType::Bool => TensorElementType::Bool,
+        DType::F8E4M3FN => TensorElementType::Float8E4M3FN,
+        DType::F8E4M3FNUZ => TensorElementType::Float8E4M3FNUZ,
+        DType::F8E5M2 => TensorElementType::Float8E5M2,
+        DType::F8E5M2FNUZ => TensorElementType::Float8E5M2FNUZ,
+        DType::F8E8M0 => TensorElementType::Float8E8M0,
+        DType::String => TensorElementType::String,
     }
 }
 
 fn dtype_of(ty: TensorElementType) -> Option<DType> {
-    DType::ALL.into_iter().find(|&d| element_type(d) == ty)
+    DType::ALL
+        .into_iter()
+        .chain(DType::PASS_THROUGH)
+        .find(|&d| element_type(d) == ty)
 }
 
 /// Copies a boundary tensor into a new ORT tensor.
 pub fn to_ort(tensor: &Tensor) -> Result<DynTensor, ort::Error> {
+    if let Tensor::String(strings) = tensor {
+        let shape: Vec<i64> = strings.shape().iter().map(|&d| d as i64).collect();
+        let values: Vec<String> = strings.iter().cloned().collect();
+        return Ok(ort::value::Tensor::from_string_array((shape, values.as_slice()))?.upcast());
+    }
     let shape: Vec<i64> = tensor.shape().iter().map(|&d| d as i64).collect();
     let mut value = DynTensor::new(&Allocator::default(), element_type(tensor.dtype()), shape)?;
     let bytes = tensor.to_le_bytes();
@@ -55,6 +69,12 @@ pub fn from_ort(runtime: &str, value: DynValue) -> Result<Tensor, RuntimeError> 
     let tensor = value
         .downcast::<DynTensorValueType>()
         .map_err(|e| classify(runtime, &e))?;
+    if dtype == DType::String {
+        let (_, strings) = tensor.try_extract_strings().map_err(|e| classify(runtime, &e))?;
+        let array = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), strings)
+            .map_err(|e| RuntimeError::failed(runtime, e.to_string()))?;
+        return Ok(Tensor::String(array));
+    }
     let len = shape.iter().product::<usize>() * dtype.size();
     let bytes = if len == 0 {
         &[][..]

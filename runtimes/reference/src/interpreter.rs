@@ -50,7 +50,8 @@ impl Runtime for Reference {
         let mut constants = HashMap::new();
         for init in &model.graph().initializer {
             let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
-            constants.insert(init.name.clone(), Value::from_tensor(&tensor));
+            let value = Value::from_tensor(&tensor).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
+            constants.insert(init.name.clone(), value);
         }
         Ok(Box::new(ReferenceSession {
             model: Arc::new(model.clone()),
@@ -80,7 +81,8 @@ impl ReferenceSession {
     fn evaluate(&self, inputs: &[(String, Tensor)]) -> Result<HashMap<String, Value>, RuntimeError> {
         let mut values = self.constants.clone();
         for (name, tensor) in inputs {
-            values.insert(name.clone(), Value::from_tensor(tensor));
+            let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
+            values.insert(name.clone(), value);
         }
         for node in &self.model.graph().node {
             let kernel = registry().get(&node.op_type).expect("checked in prepare");

@@ -153,9 +153,10 @@ impl Value {
         }
     }
 
-    pub fn from_tensor(t: &Tensor) -> Value {
+    /// The value of a boundary tensor; float8 and string tensors are not computed on.
+    pub fn from_tensor(t: &Tensor) -> Result<Value, OpError> {
         let dtype = t.dtype();
-        match t {
+        Ok(match t {
             Tensor::F32(_) | Tensor::F64(_) | Tensor::F16(_) | Tensor::BF16(_) => Value::float(dtype, t.to_f64_array()),
             Tensor::Bool(a) => Value::boolean(a.clone()),
             Tensor::I64(a) => Value::int(dtype, a.clone()),
@@ -166,7 +167,17 @@ impl Value {
             Tensor::U8(a) => Value::int(dtype, a.mapv(i64::from)),
             Tensor::U16(a) => Value::int(dtype, a.mapv(i64::from)),
             Tensor::U32(a) => Value::int(dtype, a.mapv(i64::from)),
-        }
+            Tensor::F8E4M3FN(_)
+            | Tensor::F8E4M3FNUZ(_)
+            | Tensor::F8E5M2(_)
+            | Tensor::F8E5M2FNUZ(_)
+            | Tensor::F8E8M0(_)
+            | Tensor::String(_) => {
+                return Err(OpError::unsupported(format!(
+                    "the reference does not compute on {dtype} tensors"
+                )));
+            }
+        })
     }
 
     /// Converts to a boundary tensor of this value's dtype (floats rounded once, here).

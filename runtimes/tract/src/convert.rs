@@ -21,18 +21,29 @@ pub fn datum_type(runtime: &str, dtype: DType) -> Result<DatumType, RuntimeError
         DType::U32 => DatumType::U32,
         DType::U64 => DatumType::U64,
         DType::Bool => DatumType::Bool,
+        DType::String => DatumType::String,
         DType::BF16 => return Err(RuntimeError::unsupported(runtime, "tract has no bfloat16 tensors")),
+        other => {
+            return Err(RuntimeError::unsupported(
+                runtime,
+                format!("tract has no {other} tensors"),
+            ));
+        }
     })
 }
 
 fn dtype_of(runtime: &str, dt: DatumType) -> Result<DType, RuntimeError> {
     DType::ALL
         .into_iter()
+        .chain(DType::PASS_THROUGH)
         .find(|&d| datum_type(runtime, d).ok() == Some(dt))
         .ok_or_else(|| RuntimeError::unsupported(runtime, format!("{dt:?} outputs")))
 }
 
 pub fn to_tract(runtime: &str, tensor: &Tensor) -> Result<TractTensor, RuntimeError> {
+    if let Tensor::String(strings) = tensor {
+        return Ok(TractTensor::from(strings.clone()));
+    }
     let dt = datum_type(runtime, tensor.dtype())?;
     // SAFETY: the bytes are exactly shape × size_of(dt) little-endian elements of `dt`, which
     // from_raw_dt checks before copying.
@@ -40,7 +51,18 @@ pub fn to_tract(runtime: &str, tensor: &Tensor) -> Result<TractTensor, RuntimeEr
 }
 
 pub fn from_tract(runtime: &str, tensor: &TractTensor) -> Result<Tensor, RuntimeError> {
+    if tensor.datum_type() == DatumType::TDim {
+        // Shape-valued outputs (Shape, Size) are symbolic dims inside tract; ONNX says int64.
+        let ints = tensor.cast_to_dt(DatumType::I64).map_err(|e| classify(runtime, &e))?;
+        return from_tract(runtime, &ints);
+    }
     let dtype = dtype_of(runtime, tensor.datum_type())?;
+    if dtype == DType::String {
+        let view = tensor
+            .to_plain_array_view::<String>()
+            .map_err(|e| classify(runtime, &e))?;
+        return Ok(Tensor::String(view.to_owned().into_dyn()));
+    }
     Tensor::from_le_bytes(dtype, tensor.shape(), tensor.as_bytes())
         .map_err(|e| RuntimeError::failed(runtime, e.to_string()))
 }
@@ -56,6 +78,7 @@ pub fn classify(runtime: &str, error: &tract_onnx::prelude::TractError) -> Runti
         "unsupported",
         "not supported",
         "unknown datumtype",
+        "unknown enumeration value",
     ]
     .iter()
     .any(|needle| lower.contains(needle));

@@ -13,6 +13,9 @@ pub fn register(r: &mut Registry) {
     r.add("Cast", cast);
     r.add("CastLike", |c, i| {
         let target = c.input(i, 1)?.dtype;
+        if DType::PASS_THROUGH.contains(&target) {
+            return Err(OpError::unsupported(format!("CastLike to {target} is not implemented")));
+        }
         Ok(vec![convert(c.input(i, 0)?, target)])
     });
 }
@@ -22,6 +25,7 @@ fn cast(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
     let target = i32::try_from(code)
         .ok()
         .and_then(|c| DType::from_onnx_code(c).ok())
+        .filter(|d| !DType::PASS_THROUGH.contains(d))
         .ok_or_else(|| {
             let name = i32::try_from(code).map_or_else(|_| code.to_string(), onnx_type_name);
             OpError::unsupported(format!(

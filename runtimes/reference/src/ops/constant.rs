@@ -26,7 +26,7 @@ fn list_value(dtype: DType, values: Vec<f64>, one_d: bool) -> Value {
 
 fn constant(ctx: &OpContext, _inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let value = if let Some(t) = ctx.tensor("value")? {
-        Value::from_tensor(&t)
+        Value::from_tensor(&t)?
     } else if let Some(a) = ctx.attr("value_float") {
         list_value(DType::F32, vec![f64::from(a.f)], false)
     } else if let Some(v) = ctx.floats("value_floats") {
@@ -64,8 +64,8 @@ fn dims_of(shape: &Value) -> Result<Vec<usize>, OpError> {
 fn constant_of_shape(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let dims = dims_of(ctx.input(inputs, 0)?)?;
     let fill = match ctx.tensor("value")? {
-        Some(t) => Value::from_tensor(&t),
-        None => Value::from_tensor(&Tensor::zeros(DType::F32, &[1])),
+        Some(t) => Value::from_tensor(&t)?,
+        None => Value::from_tensor(&Tensor::zeros(DType::F32, &[1]))?,
     };
     if fill.len() != 1 {
         return Err(OpError::invalid("ConstantOfShape value must have one element"));
