@@ -68,7 +68,12 @@ pub fn node_name(node: &NodeProto, index: usize) -> String {
 
 /// The model made of `node` alone: constants it reads stay constants, every other input
 /// becomes a graph input, its outputs become graph outputs typed like the baseline's values.
+/// `None` when the node cannot stand alone (a subgraph attribute may read outer-scope values,
+/// or a value it needs was not computed).
 pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<String, Tensor>) -> Option<Model> {
+    if node.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty()) {
+        return None;
+    }
     let mut single = model.clone();
     let source = model.graph();
     let graph = single.graph_mut();

@@ -152,3 +152,46 @@ fn help_teaches_the_commands() {
         assert!(text.contains(needle), "missing {needle} in help:\n{text}");
     }
 }
+
+/// The project's Python (made by scripts/setup.sh), to write inputs with numpy itself.
+fn project_python() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+}
+
+#[test]
+fn inputs_written_by_numpy_savez_and_polygraphy_json_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let script = r#"
+import base64, io, json, sys
+import numpy as np
+x = (np.arange(12, dtype=np.float32).reshape(4, 1, 3) / 10.0)
+np.savez(sys.argv[1], x=x)
+buf = io.BytesIO(); np.save(buf, x, allow_pickle=False)
+json.dump([{"x": {"array": base64.b64encode(buf.getvalue()).decode(), "polygraphy_class": "ndarray"}}], open(sys.argv[2], "w"))
+"#;
+    let npz = dir.path().join("inputs.npz");
+    let json = dir.path().join("inputs.json");
+    let status = std::process::Command::new(project_python())
+        .args(["-c", script, npz.to_str().unwrap(), json.to_str().unwrap()])
+        .status()
+        .expect("the project's Python (run scripts/setup.sh)");
+    assert!(status.success());
+    let mut reports = Vec::new();
+    for file in [&npz, &json] {
+        let out = sysnoise(&[
+            "compare",
+            model.to_str().unwrap(),
+            "-r",
+            "ort,reference",
+            "--json",
+            "--inputs",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["verdict"], "agree");
+        reports.push(report["outputs"][0]["metrics"]["ort"]["max_abs"].clone());
+    }
+    assert_eq!(reports[0], reports[1], "the same values through both formats");
+}
