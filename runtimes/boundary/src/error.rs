@@ -56,6 +56,14 @@ pub enum RuntimeError {
     },
 }
 
+/// The text between the first `start` in `message` and the next `end` after it (used by
+/// adapters to pull node names out of runtime messages).
+pub fn text_between(message: &str, start: &str, end: char) -> Option<String> {
+    let i = message.find(start)?;
+    let rest = &message[i + start.len()..];
+    rest.find(end).map(|j| rest[..j].to_string())
+}
+
 fn at_node(node: &Option<String>) -> String {
     node.as_ref().map(|n| format!(" at node '{n}'")).unwrap_or_default()
 }
@@ -86,6 +94,20 @@ impl RuntimeError {
             RuntimeError::Unavailable { .. } => {}
         }
         self
+    }
+
+    /// A runtime's own error message as `Unsupported` (when `unsupported`) or `Failed`, at
+    /// `node` when the message named one.
+    pub fn from_message(runtime: &str, message: String, unsupported: bool, node: Option<String>) -> Self {
+        let err = if unsupported {
+            RuntimeError::unsupported(runtime, message)
+        } else {
+            RuntimeError::failed(runtime, message)
+        };
+        match node {
+            Some(node) => err.at(node),
+            None => err,
+        }
     }
 
     pub fn is_unsupported(&self) -> bool {

@@ -10,6 +10,7 @@ pub mod model;
 pub mod onnx;
 pub mod runtime;
 pub mod tensor;
+pub mod testkit;
 
 pub use builder::{GraphBuilder, attr};
 pub use error::{BoundaryError, RuntimeError};

@@ -2,6 +2,7 @@
 
 use ort::memory::Allocator;
 use ort::value::{DynTensor, DynTensorValueType, DynValue, TensorElementType, ValueType};
+use sysnoise_boundary::error::text_between;
 use sysnoise_boundary::{DType, RuntimeError, Tensor};
 
 fn element_type(dtype: DType) -> TensorElementType {
@@ -100,25 +101,13 @@ pub fn classify<R>(runtime: &str, error: &ort::Error<R>) -> RuntimeError {
         ]
         .iter()
         .any(|needle| message.contains(needle));
-    let err = if unsupported {
-        RuntimeError::unsupported(runtime, message.clone())
-    } else {
-        RuntimeError::failed(runtime, message.clone())
-    };
-    match node_in_message(&message) {
-        Some(node) => err.at(node),
-        None => err,
-    }
+    let node = node_in_message(&message);
+    RuntimeError::from_message(runtime, message, unsupported, node)
 }
 
 /// ORT names nodes as `node with name 'X'`, `Name:'X'`, `In Node, ("X"`, `Node (X)` or `Node:X` in its messages.
 fn node_in_message(message: &str) -> Option<String> {
-    let quoted = |start: &str, end: char| {
-        message.find(start).and_then(|i| {
-            let rest = &message[i + start.len()..];
-            rest.find(end).map(|j| rest[..j].to_string())
-        })
-    };
+    let quoted = |start: &str, end: char| text_between(message, start, end);
     quoted("node with name '", '\'')
         .or_else(|| quoted("Name:'", '\''))
         .or_else(|| quoted("In Node, (\"", '"'))

@@ -1,7 +1,7 @@
-//! Smoke tests of the reference runtime: a one-node graph, every dtype through Identity, errors.
+//! Smoke tests of the reference runtime: f64 evaluation, the shared adapter checks, op coverage.
 
 use ndarray::{ArrayD, IxDyn};
-use sysnoise_boundary::{DType, GraphBuilder, Runtime, Tensor};
+use sysnoise_boundary::{DType, GraphBuilder, Runtime, Tensor, testkit};
 use sysnoise_reference::Reference;
 
 #[test]
@@ -25,32 +25,11 @@ fn one_node_graph_runs_in_f64_and_rounds_once_at_the_output() {
 }
 
 #[test]
-fn every_dtype_round_trips_through_identity() {
-    let values = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.0, 1.0, 5.0]).unwrap();
-    for dtype in DType::ALL {
-        let mut g = GraphBuilder::new("id", 17);
-        g.input("x", dtype, &[3]);
-        g.node("Identity", "y", &["x"], vec![]);
-        g.output("y", dtype);
-        let input = Tensor::from_f64(dtype, &values);
-        let out = Reference
-            .prepare(&g.build())
-            .unwrap()
-            .run(&[("x".into(), input.clone())])
-            .unwrap();
-        assert_eq!(out[0].1, input, "{dtype}");
-    }
-}
-
-#[test]
-fn unknown_ops_are_unsupported_and_name_the_node() {
-    let mut g = GraphBuilder::new("bogus", 17);
-    g.input("x", DType::F32, &[2]);
-    g.node("NoSuchOp", "bad", &["x"], vec![]);
-    g.output("bad", DType::F32);
-    let err = Reference.prepare(&g.build()).err().expect("must fail");
-    assert!(err.is_unsupported());
-    assert_eq!(err.node(), Some("bad"));
+fn shared_adapter_checks() {
+    testkit::check_one_node_graph(&Reference);
+    testkit::check_dtype_round_trips(&Reference, &[]);
+    testkit::check_intermediates(&Reference);
+    testkit::check_unknown_op_is_unsupported(&Reference);
 }
 
 #[test]

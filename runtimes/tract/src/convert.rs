@@ -82,15 +82,8 @@ pub fn classify(runtime: &str, error: &tract_onnx::prelude::TractError) -> Runti
     ]
     .iter()
     .any(|needle| lower.contains(needle));
-    let err = if unsupported {
-        RuntimeError::unsupported(runtime, message.clone())
-    } else {
-        RuntimeError::failed(runtime, message.clone())
-    };
-    match node_in_message(&message) {
-        Some(node) => err.at(node),
-        None => err,
-    }
+    let node = node_in_message(&message);
+    RuntimeError::from_message(runtime, message, unsupported, node)
 }
 
 /// tract names nodes as `node #12 "name"` or `Building node name (Op)`.
