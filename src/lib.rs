@@ -6,6 +6,7 @@
 //! named only in [`registry`].
 
 pub mod atomic;
+pub mod catalog;
 pub mod compare;
 pub mod conformance;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod pernode;
 pub mod registry;
 pub mod report;
 pub mod tolerance;
+pub mod values;
 
 pub use error::EngineError;
 pub use sysnoise_boundary as boundary;

@@ -1,0 +1,7 @@
+//! Catalog: TODO family conv.
+
+use super::OpSpec;
+
+pub fn specs() -> Vec<OpSpec> {
+    Vec::new()
+}
