@@ -102,7 +102,7 @@ pub struct CompareOptions<'a> {
 }
 
 /// One runtime's run: outputs, or why there are none.
-pub(crate) struct Run {
+pub struct Run {
     pub name: String,
     pub outputs: Result<NamedTensors, RuntimeError>,
 }
@@ -166,77 +166,44 @@ fn vote(model: &Model, tolerances: &ToleranceModel, runs: &[Run]) -> Option<usiz
         .map(|(i, _)| i)
 }
 
-/// Runs `model` on every runtime and builds the report.
-pub fn compare(
-    runtimes: &[Box<dyn Runtime>],
-    model: &Model,
-    inputs: &NamedTensors,
-    options: &CompareOptions,
-) -> Result<CompareReport, EngineError> {
-    let runs: Vec<Run> = runtimes
+/// How the vote went for one set of runs.
+#[derive(Clone, Debug)]
+pub struct Judgement {
+    /// Index of the run that won the vote.
+    pub winner: usize,
+    /// Index of the run every output is measured against (the reference when it ran).
+    pub baseline: usize,
+    /// One verdict per run.
+    pub verdicts: Vec<Verdict>,
+    /// Metrics of every run that produced outputs, against the baseline.
+    pub outputs: Vec<OutputReport>,
+}
+
+/// Votes and measures a set of runs of `model`; `None` when no run produced outputs.
+pub fn judge(model: &Model, runs: &[Run], tolerances: &ToleranceModel) -> Option<Judgement> {
+    let winner = vote(model, tolerances, runs)?;
+    let baseline = runs.iter().position(|r| r.name == REFERENCE && r.outputs.is_ok()).unwrap_or(winner);
+    let verdicts = runs
         .iter()
-        .map(|rt| Run {
-            name: rt.name().to_string(),
-            outputs: run_one(rt.as_ref(), model, inputs),
+        .map(|run| match &run.outputs {
+            Ok(_) if run.name == runs[winner].name || agree(model, tolerances, &runs[winner], run) => Verdict::Agree,
+            Ok(_) => Verdict::Diverge,
+            Err(e) if e.is_unsupported() => Verdict::Skipped,
+            Err(_) => Verdict::Error,
         })
         .collect();
-    if let Some(unavailable) = runs.iter().find_map(|r| match &r.outputs {
-        Err(e @ RuntimeError::Unavailable { .. }) => Some(e.clone()),
-        _ => None,
-    }) {
-        return Err(EngineError::Runtime(unavailable));
-    }
-    let Some(winner) = vote(model, options.tolerances, &runs) else {
-        let reasons: Vec<String> = runs
-            .iter()
-            .filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string()))
-            .collect();
-        return Err(EngineError::Input(format!(
-            "no runtime could run the model:\n  {}",
-            reasons.join("\n  ")
-        )));
-    };
-    let baseline = runs
-        .iter()
-        .position(|r| r.name == REFERENCE && r.outputs.is_ok())
-        .unwrap_or(winner);
-    let expected = runs[baseline].outputs.as_ref().expect("baseline ran");
-
-    let runtime_reports: Vec<RuntimeReport> = runs
-        .iter()
-        .zip(runtimes)
-        .map(|(run, rt)| {
-            let (status, verdict, err) = match &run.outputs {
-                Ok(_) if agree(model, options.tolerances, &runs[winner], run) || run.name == runs[winner].name => {
-                    (Status::Ran, Verdict::Agree, None)
-                }
-                Ok(_) => (Status::Ran, Verdict::Diverge, None),
-                Err(e) if e.is_unsupported() => (Status::Unsupported, Verdict::Skipped, Some(e)),
-                Err(e) => (Status::Error, Verdict::Error, Some(e)),
-            };
-            RuntimeReport {
-                name: run.name.clone(),
-                version: rt.version(),
-                status,
-                verdict,
-                message: err.map(|e| e.to_string()),
-                node: err.and_then(|e| e.node().map(str::to_string)),
-            }
-        })
-        .collect();
-
+    let expected = runs[baseline].outputs.as_ref().expect("the baseline ran");
     let outputs = expected
         .iter()
         .enumerate()
         .map(|(i, (name, want))| {
-            let (op_type, tolerance) = output_tolerance(model, options.tolerances, name, want);
+            let (op_type, tolerance) = output_tolerance(model, tolerances, name, want);
             let metrics = runs
                 .iter()
                 .filter_map(|r| {
-                    r.outputs
-                        .as_ref()
-                        .ok()
-                        .map(|o| (r.name.clone(), measure(&o[i].1, want, &tolerance)))
+                    let got = r.outputs.as_ref().ok()?;
+                    let m = got.get(i).map_or_else(Metrics::shape_mismatch, |(_, t)| measure(t, want, &tolerance));
+                    Some((r.name.clone(), m))
                 })
                 .collect();
             OutputReport {
@@ -249,12 +216,56 @@ pub fn compare(
             }
         })
         .collect();
+    Some(Judgement { winner, baseline, verdicts, outputs })
+}
 
+/// Runs `model` on every runtime and builds the report.
+pub fn compare(
+    runtimes: &[Box<dyn Runtime>],
+    model: &Model,
+    inputs: &NamedTensors,
+    options: &CompareOptions,
+) -> Result<CompareReport, EngineError> {
+    let runs: Vec<Run> = runtimes
+        .iter()
+        .map(|rt| Run { name: rt.name().to_string(), outputs: run_one(rt.as_ref(), model, inputs) })
+        .collect();
+    if let Some(unavailable) = runs.iter().find_map(|r| match &r.outputs {
+        Err(e @ RuntimeError::Unavailable { .. }) => Some(e.clone()),
+        _ => None,
+    }) {
+        return Err(EngineError::Runtime(unavailable));
+    }
+    let Some(judgement) = judge(model, &runs, options.tolerances) else {
+        let reasons: Vec<String> = runs.iter().filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string())).collect();
+        return Err(EngineError::Input(format!("no runtime could run the model:\n  {}", reasons.join("\n  "))));
+    };
+    let runtime_reports: Vec<RuntimeReport> = runs
+        .iter()
+        .zip(runtimes)
+        .zip(&judgement.verdicts)
+        .map(|((run, rt), &verdict)| {
+            let err = run.outputs.as_ref().err();
+            RuntimeReport {
+                name: run.name.clone(),
+                version: rt.version(),
+                status: match err {
+                    None => Status::Ran,
+                    Some(e) if e.is_unsupported() => Status::Unsupported,
+                    Some(_) => Status::Error,
+                },
+                verdict,
+                message: err.map(|e| e.to_string()),
+                node: err.and_then(|e| e.node().map(str::to_string)),
+            }
+        })
+        .collect();
     let diverging: Vec<String> = runtime_reports
         .iter()
         .filter(|r| matches!(r.verdict, Verdict::Diverge | Verdict::Error))
         .map(|r| r.name.clone())
         .collect();
+    let baseline = judgement.baseline;
     let mut report = CompareReport {
         model: options.model_label.clone(),
         inputs: options.inputs_label.clone(),
@@ -263,7 +274,7 @@ pub fn compare(
         diverging_runtimes: diverging,
         baseline: runs[baseline].name.clone(),
         runtimes: runtime_reports,
-        outputs,
+        outputs: judgement.outputs,
         culprit: None,
         per_node_note: None,
     };

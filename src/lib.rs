@@ -11,6 +11,7 @@ pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod error;
+pub mod fuzz;
 pub mod guard;
 pub mod inputs;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod registry;
 pub mod report;
 pub mod tolerance;
 pub mod values;
+pub mod worker;
 
 pub use error::EngineError;
 pub use sysnoise_boundary as boundary;

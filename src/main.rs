@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -10,7 +12,7 @@ use sysnoise::compare::{CompareOptions, compare};
 use sysnoise::conformance::{self, ConformanceOptions};
 use sysnoise::report::{Precision, render};
 use sysnoise::tolerance::ToleranceModel;
-use sysnoise::{EngineError, demo, inputs, registry};
+use sysnoise::{EngineError, demo, fuzz, inputs, registry};
 use sysnoise_boundary::{Model, Runtime};
 
 /// Differential testing of deep-learning inference runtimes.
@@ -45,8 +47,80 @@ enum Command {
     /// into the cache). Expected failures live in cases/xfail/<runtime>.txt, one
     /// `REGEX  # reason` per line; a listed case that passes fails the run.
     Conformance(ConformanceArgs),
+    /// Generate single-op cases from the operator catalog and hunt for divergences.
+    ///
+    /// Every case is made from (seed, case index), run on each runtime in a worker process
+    /// (a runtime that crashes or hangs becomes a finding, not the end of the campaign), and
+    /// judged against the f64 reference. Each distinct divergence (op, attribute class, dtype,
+    /// runtimes, symptom) is written once to OUT/findings/<id>/ with model.onnx and inputs/,
+    /// replayable with `sysnoise compare OUT/findings/<id>/model.onnx --inputs OUT/findings/<id>/inputs`.
+    /// Re-running with the same --out resumes; Ctrl-C stops cleanly and keeps everything.
+    ///
+    /// Examples:
+    ///   sysnoise fuzz --cases 2000 --out fuzz-out
+    ///   sysnoise fuzz --time 10m --runtimes ort,tract,reference --jobs 2 --out nightly
+    ///   sysnoise fuzz cases/campaigns/pooling.yaml --json
+    #[command(verbatim_doc_comment)]
+    Fuzz(FuzzArgs),
     /// List the runtimes sysnoise knows and whether each is usable here.
     Runtimes,
+    /// Serve one runtime over stdin/stdout for `fuzz` (internal).
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        runtime: String,
+    },
+}
+
+#[derive(Args)]
+struct FuzzArgs {
+    /// A YAML campaign file (see cases/campaigns/); options below override its fields.
+    campaign: Option<PathBuf>,
+    /// Runtimes to compare (same syntax as compare).
+    #[arg(long, short, allow_hyphen_values = true)]
+    runtimes: Option<String>,
+    /// Op types or catalog families to generate, comma-separated (default: all).
+    #[arg(long)]
+    ops: Option<String>,
+    /// dtypes to generate, comma-separated (default: every dtype of each op).
+    #[arg(long)]
+    dtypes: Option<String>,
+    /// Value regime of the inputs: typical or edge.
+    #[arg(long)]
+    regime: Option<String>,
+    /// Number of cases.
+    #[arg(long)]
+    cases: Option<u64>,
+    /// Stop after this long (`90s`, `10m`, `1h`), whatever --cases says.
+    #[arg(long, value_parser = parse_duration)]
+    time: Option<std::time::Duration>,
+    /// Seed of every random choice (printed; the same seed replays the same cases).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Parallel case evaluations (each with its own worker processes).
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
+    /// Campaign directory: findings, index, resume state.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Per runtime call, in milliseconds; past it the runtime counts as hanging.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("'{text}': expected e.g. 90s, 10m, 1h"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("'{text}': unit must be s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Args)]
@@ -212,8 +286,62 @@ fn run_conformance(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+fn split_list(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    let mut campaign = match &args.campaign {
+        Some(path) => fuzz::Campaign::load(path)?,
+        None => fuzz::Campaign { name: "fuzz".into(), ..fuzz::Campaign::default() },
+    };
+    if let Some(spec) = &args.runtimes {
+        campaign.runtimes = registry::select(Some(spec))?;
+    }
+    if let Some(ops) = &args.ops {
+        campaign.ops = split_list(ops);
+    }
+    if let Some(dtypes) = &args.dtypes {
+        campaign.dtypes = split_list(dtypes);
+    }
+    if let Some(regime) = &args.regime {
+        campaign.regime = serde_yaml_ng::from_str(regime)
+            .map_err(|_| EngineError::Usage(format!("--regime '{regime}': expected typical or edge")))?;
+    }
+    campaign.cases = args.cases.unwrap_or(if args.time.is_some() { u64::MAX } else { campaign.cases });
+    campaign.seed = args.seed.unwrap_or(campaign.seed);
+    campaign.timeout_ms = args.timeout_ms.unwrap_or(campaign.timeout_ms);
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    ctrlc::set_handler(move || {
+        eprintln!("\nsysnoise: stopping after the cases in flight (everything found so far is kept)");
+        handler_stop.store(true, Ordering::SeqCst);
+    })
+    .context("installing the Ctrl-C handler")?;
+    eprintln!("sysnoise fuzz: campaign '{}', seed {}, runtimes {}", campaign.name, campaign.seed, campaign.runtimes.join(","));
+    let options = fuzz::RunOptions {
+        worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
+        jobs: args.jobs,
+        time_limit: args.time,
+        out: args.out.clone(),
+        progress: !args.json,
+        stop,
+    };
+    let summary = fuzz::run(&campaign, &options)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary).context("serialising the summary")?);
+    } else {
+        print!("{}", summary.render());
+        println!("{:.1} cases/s over {:.1} s", summary.cases_per_second, summary.elapsed_seconds);
+        if let Some(out) = &args.out {
+            println!("findings in {}", out.join("findings").display());
+        }
+    }
+    Ok(if summary.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn list_runtimes() -> ExitCode {
-    for info in registry::RUNTIMES {
+    for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = match registry::build(info.name) {
             Ok(rt) => format!("ok ({})", rt.version()),
             Err(e) => format!("UNAVAILABLE: {e}"),
@@ -229,7 +357,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compare(args) => run_compare(args),
         Command::Conformance(args) => run_conformance(args),
+        Command::Fuzz(args) => run_fuzz(args),
         Command::Runtimes => Ok(list_runtimes()),
+        Command::Worker { runtime } => {
+            sysnoise::worker::serve(&runtime).map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,

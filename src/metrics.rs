@@ -29,7 +29,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn shape_mismatch() -> Metrics {
+    /// The metrics of an output whose shape or dtype differs (or that is missing).
+    pub fn shape_mismatch() -> Metrics {
         Metrics {
             max_abs: f64::INFINITY,
             max_rel: f64::INFINITY,

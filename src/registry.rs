@@ -1,6 +1,7 @@
 //! The one place that names concrete runtimes: their names, descriptions and constructors.
 
 use sysnoise_boundary::{Runtime, RuntimeError};
+use sysnoise_chaos::{ChaosRuntime, Misbehaviour};
 use sysnoise_ort::{OptLevel, OrtOptions, OrtRuntime};
 use sysnoise_reference::Reference;
 use sysnoise_tract::{TractMode, TractRuntime};
@@ -14,6 +15,8 @@ pub struct RuntimeInfo {
     pub description: &'static str,
     /// Part of the default selection (`--runtimes` omitted).
     pub default: bool,
+    /// Only for sysnoise's own crash-safety tests; hidden from `sysnoise runtimes`.
+    pub test_only: bool,
 }
 
 /// Every runtime name `--runtimes` accepts, defaults first.
@@ -22,43 +25,72 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
         name: "ort",
         description: "ONNX Runtime, CPU, all graph optimisations, 1 thread",
         default: true,
+        test_only: false,
     },
     RuntimeInfo {
         name: "tract",
         description: "tract-onnx, optimised plan",
         default: true,
+        test_only: false,
     },
     RuntimeInfo {
         name: "reference",
         description: "sysnoise's f64 interpreter (the oracle)",
         default: true,
+        test_only: false,
     },
     RuntimeInfo {
         name: "ort-O0",
         description: "ONNX Runtime with graph optimisations disabled",
         default: false,
+        test_only: false,
     },
     RuntimeInfo {
         name: "ort-O1",
         description: "ONNX Runtime, basic optimisations only",
         default: false,
+        test_only: false,
     },
     RuntimeInfo {
         name: "ort-O2",
         description: "ONNX Runtime, extended optimisations",
         default: false,
+        test_only: false,
     },
     RuntimeInfo {
         name: "ort-mt",
         description: "ONNX Runtime, all optimisations, 4 intra-op threads",
         default: false,
+        test_only: false,
     },
     RuntimeInfo {
         name: "tract-const",
         description: "tract with every input but the first made a constant (tract's own harness)",
         default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "chaos-abort",
+        description: "test only: the reference, but aborts the process on models with Abs",
+        default: false,
+        test_only: true,
+    },
+    RuntimeInfo {
+        name: "chaos-hang",
+        description: "test only: the reference, but hangs on models with Abs",
+        default: false,
+        test_only: true,
+    },
+    RuntimeInfo {
+        name: "chaos-panic",
+        description: "test only: the reference, but panics on models with Abs",
+        default: false,
+        test_only: true,
     },
 ];
+
+/// The op that makes the test-only chaos runtimes misbehave.
+const CHAOS_TRIGGER: &str = "Abs";
 
 /// Builds the runtime called `name`. Unavailable runtimes fail with how to install them.
 pub fn build(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
@@ -82,6 +114,9 @@ pub fn build(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
         "ort-mt" => ort(OptLevel::All, 4),
         "tract" => Ok(Box::new(TractRuntime::new(name, TractMode::Optimized))),
         "tract-const" => Ok(Box::new(TractRuntime::new(name, TractMode::ConstantParameters))),
+        "chaos-abort" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Abort, CHAOS_TRIGGER))),
+        "chaos-hang" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Hang, CHAOS_TRIGGER))),
+        "chaos-panic" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Panic, CHAOS_TRIGGER))),
         _ => Err(unknown(name)),
     }
 }

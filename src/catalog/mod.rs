@@ -107,28 +107,11 @@ impl OpCase {
     }
 
     /// The coarse class of the attribute choices, for finding signatures: categorical values
-    /// verbatim (`ceil_mode=1`, `mode=linear`), integer lists by pattern (`pads:zero`,
-    /// `pads:uniform`, `pads:mixed`), floats omitted.
+    /// verbatim (`ceil_mode=1`, `mode=linear`), padding as zero/nonzero, strides and
+    /// dilations as 1/>1, group as 1/>1; sizes (kernel_shape, perm, axes, hidden_size...)
+    /// and floats left out, so one bug seen at many sizes is one finding.
     pub fn attribute_class(&self) -> String {
-        let mut parts: Vec<String> = self
-            .attributes
-            .iter()
-            .filter_map(|a| match a.r#type {
-                attribute_type::INT => Some(format!("{}={}", a.name, a.i)),
-                attribute_type::STRING => Some(format!("{}={}", a.name, String::from_utf8_lossy(&a.s))),
-                attribute_type::INTS => {
-                    let pattern = if a.ints.iter().all(|&v| v == 0) {
-                        "zero"
-                    } else if a.ints.windows(2).all(|w| w[0] == w[1]) {
-                        "uniform"
-                    } else {
-                        "mixed"
-                    };
-                    Some(format!("{}:{pattern}", a.name))
-                }
-                _ => None,
-            })
-            .collect();
+        let mut parts: Vec<String> = self.attributes.iter().filter_map(attribute_class_of).collect();
         parts.sort();
         parts.join(",")
     }
@@ -200,6 +183,24 @@ impl OpCase {
             let _ = write!(s, " {class}");
         }
         s
+    }
+}
+
+/// The class of one attribute (see [`OpCase::attribute_class`]); `None` when it does not matter.
+fn attribute_class_of(a: &AttributeProto) -> Option<String> {
+    const SIZES: &[&str] = &["kernel_shape", "output_shape", "perm", "axes", "split", "shape", "hidden_size", "num_outputs"];
+    if SIZES.contains(&a.name.as_str()) {
+        return None;
+    }
+    match a.r#type {
+        attribute_type::STRING => Some(format!("{}={}", a.name, String::from_utf8_lossy(&a.s))),
+        attribute_type::INT if a.name == "group" => Some(format!("group{}", if a.i > 1 { ">1" } else { "=1" })),
+        attribute_type::INT => Some(format!("{}={}", a.name, a.i)),
+        attribute_type::INTS if a.name.contains("pad") => {
+            Some(format!("{}:{}", a.name, if a.ints.iter().all(|&v| v == 0) { "zero" } else { "nonzero" }))
+        }
+        attribute_type::INTS => Some(format!("{}{}", a.name, if a.ints.iter().all(|&v| v == 1) { "=1" } else { ">1" })),
+        _ => None,
     }
 }
 

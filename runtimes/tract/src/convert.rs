@@ -79,6 +79,16 @@ pub fn classify(runtime: &str, error: &tract_onnx::prelude::TractError) -> Runti
         "not supported",
         "unknown datumtype",
         "unknown enumeration value",
+        // Kernels missing for a dtype ("Sigmoid does not support F64", "Bool is not a number").
+        "does not support",
+        "is not a number",
+        // Parameters tract needs as constants (the `tract-const` mode feeds them so).
+        "must be constant",
+        "must be a const",
+        "are not const",
+        "input is variable",
+        "expect constant",
+        "expect all inputs to be constants",
     ]
     .iter()
     .any(|needle| lower.contains(needle));

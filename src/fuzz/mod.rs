@@ -1,0 +1,480 @@
+//! `sysnoise fuzz`: a differential campaign. Each case is generated from `(seed, index)` by the
+//! operator catalog, run on every runtime in worker processes (crash- and hang-proof), judged
+//! against the reference, and each distinct divergence is kept once, by signature.
+
+pub mod signature;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sysnoise_boundary::{DType, Model, NamedTensors, RuntimeError};
+
+use crate::catalog::{OpCase, OpSpec, Role, catalog};
+use crate::compare::{Run, Verdict, judge};
+use crate::error::EngineError;
+use crate::tolerance::ToleranceModel;
+use crate::values::{self, Regime};
+use crate::worker::{WorkOutcome, Worker};
+use signature::{Signature, Symptom};
+use store::{FindingRecord, State, Store};
+
+fn default_runtimes() -> Vec<String> {
+    ["ort", "tract", "reference"].map(String::from).to_vec()
+}
+
+fn default_cases() -> u64 {
+    1000
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+/// A campaign: what to generate and which runtimes to compare. YAML files in `cases/campaigns/`
+/// hold these; the `fuzz` command builds one from its options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "default_runtimes")]
+    pub runtimes: Vec<String>,
+    /// Op types or catalog family names; empty means every op in the catalog.
+    #[serde(default)]
+    pub ops: Vec<String>,
+    /// dtype names (`f32`, `f16`, `i64`, ...); empty means every dtype an op is generated in.
+    #[serde(default)]
+    pub dtypes: Vec<String>,
+    #[serde(default)]
+    pub regime: Regime,
+    #[serde(default = "default_cases")]
+    pub cases: u64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub tolerances: ToleranceModel,
+    /// Per runtime call; past it the runtime is recorded as hanging.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for Campaign {
+    fn default() -> Self {
+        Campaign {
+            name: String::new(),
+            runtimes: default_runtimes(),
+            ops: Vec::new(),
+            dtypes: Vec::new(),
+            regime: Regime::Typical,
+            cases: default_cases(),
+            seed: 0,
+            tolerances: ToleranceModel::default(),
+            timeout_ms: default_timeout_ms(),
+        }
+    }
+}
+
+impl Campaign {
+    /// Reads a YAML campaign file; errors name the file.
+    pub fn load(path: &Path) -> Result<Campaign, EngineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
+        let mut campaign: Campaign = serde_yaml_ng::from_str(&text)
+            .map_err(|e| EngineError::Input(format!("{}: bad campaign file: {e}", path.display())))?;
+        if campaign.name.is_empty() {
+            campaign.name = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        }
+        Ok(campaign)
+    }
+
+    /// Everything that decides which cases are made and how they are judged.
+    fn fingerprint(&self) -> String {
+        let key = (&self.runtimes, &self.ops, &self.dtypes, self.regime, self.seed, &self.tolerances);
+        serde_json::to_string(&key).expect("serialisable")
+    }
+
+    /// The (op, dtype) pairs this campaign draws from, in a stable order.
+    fn pairs<'a>(&self, specs: &'a [OpSpec]) -> Result<Vec<(&'a OpSpec, DType)>, EngineError> {
+        for wanted in &self.ops {
+            if !specs.iter().any(|s| s.op_type == wanted || s.family == wanted) {
+                return Err(EngineError::Usage(format!("campaign '{}': no op or family '{wanted}' in the catalog", self.name)));
+            }
+        }
+        let dtypes: Vec<DType> = self
+            .dtypes
+            .iter()
+            .map(|d| DType::from_name(d).ok_or_else(|| EngineError::Usage(format!("unknown dtype '{d}'"))))
+            .collect::<Result<_, _>>()?;
+        let pairs: Vec<(&OpSpec, DType)> = specs
+            .iter()
+            .filter(|s| self.ops.is_empty() || self.ops.iter().any(|o| o == s.op_type || o == s.family))
+            .flat_map(|s| s.dtypes.iter().map(move |&d| (s, d)))
+            .filter(|(_, d)| dtypes.is_empty() || dtypes.contains(d))
+            .collect();
+        if pairs.is_empty() {
+            return Err(EngineError::Usage(format!("campaign '{}' selects no op × dtype", self.name)));
+        }
+        Ok(pairs)
+    }
+}
+
+/// A generated case, ready to run.
+pub struct GeneratedCase {
+    pub index: u64,
+    pub case: OpCase,
+    pub model: Model,
+    pub inputs: NamedTensors,
+}
+
+/// The seed of case `index`: splitmix64 of the campaign seed and the index.
+fn case_seed(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Case `index` of the campaign: the same `(seed, index)` always gives the same case.
+fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Result<GeneratedCase, EngineError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(case_seed(campaign.seed, index));
+    let (spec, dtype) = pairs[rng.random_range(0..pairs.len())];
+    let runner_seed: [u8; 32] = rng.random();
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &runner_seed));
+    let mut case = (spec.strategy)(dtype)
+        .new_tree(&mut runner)
+        .map_err(|e| EngineError::Input(format!("{}: cannot generate a case: {e}", spec.op_type)))?
+        .current();
+    if case.inputs.iter().any(|d| d.role == Role::Weight) {
+        case.constant_weights = rng.random_bool(0.5);
+    }
+    let (inputs, weights) = values::for_case(&case, &mut rng, campaign.regime);
+    let model = case.model(&weights);
+    Ok(GeneratedCase { index, case, model, inputs })
+}
+
+/// What one case showed.
+struct CaseResult {
+    index: u64,
+    /// Fewer than two runtimes produced outputs and none crashed: nothing to compare.
+    skipped: bool,
+    findings: Vec<(Signature, BTreeMap<String, String>)>,
+}
+
+fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campaign) -> Result<CaseResult, EngineError> {
+    let timeout = Duration::from_millis(campaign.timeout_ms);
+    let mut runs = Vec::new();
+    let mut forced: HashMap<String, Symptom> = HashMap::new();
+    for worker in workers.iter_mut() {
+        let name = worker.runtime().to_string();
+        let outputs = match worker.run(&generated.model, &generated.inputs, timeout) {
+            WorkOutcome::Done(Err(e @ RuntimeError::Unavailable { .. })) => return Err(EngineError::Runtime(e)),
+            WorkOutcome::Done(result) => result,
+            WorkOutcome::Crashed(how) => {
+                forced.insert(name.clone(), Symptom::Crash);
+                Err(RuntimeError::failed(&name, format!("worker crashed: {how}")))
+            }
+            WorkOutcome::TimedOut => {
+                forced.insert(name.clone(), Symptom::Hang);
+                Err(RuntimeError::failed(&name, format!("no answer within {} ms", campaign.timeout_ms)))
+            }
+        };
+        runs.push(Run { name, outputs });
+    }
+    let ran = runs.iter().filter(|r| r.outputs.is_ok()).count();
+    let mut by_symptom: BTreeMap<Symptom, Vec<String>> = BTreeMap::new();
+    let mut details = BTreeMap::new();
+    if let Some(judgement) = judge(&generated.model, &runs, &campaign.tolerances).filter(|_| ran >= 2 || !forced.is_empty()) {
+        for (run, verdict) in runs.iter().zip(&judgement.verdicts) {
+            let symptom = match verdict {
+                Verdict::Agree | Verdict::Skipped => continue,
+                Verdict::Error => forced.get(&run.name).copied().unwrap_or(Symptom::ErrorVsSuccess),
+                Verdict::Diverge => {
+                    let metrics: Vec<_> = judgement.outputs.iter().filter_map(|o| o.metrics.get(&run.name)).collect();
+                    if metrics.iter().any(|m| !m.same_shape) {
+                        Symptom::Shape
+                    } else if metrics.iter().any(|m| !m.nan_inf_agree) {
+                        Symptom::NanPattern
+                    } else {
+                        Symptom::Numeric
+                    }
+                }
+            };
+            by_symptom.entry(symptom).or_default().push(run.name.clone());
+            let detail = match &run.outputs {
+                Err(e) => e.to_string(),
+                Ok(_) => judgement
+                    .outputs
+                    .iter()
+                    .filter_map(|o| o.metrics.get(&run.name).map(|m| (o, m)))
+                    .map(|(o, m)| {
+                        format!("{}: max abs {:.3e}, max rel {:.3e}, {} mismatches", o.name, m.max_abs, m.max_rel, m.mismatches)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            details.insert(run.name.clone(), detail);
+        }
+    } else if forced.is_empty() {
+        return Ok(CaseResult { index: generated.index, skipped: true, findings: Vec::new() });
+    }
+    let findings: Vec<(Signature, BTreeMap<String, String>)> = by_symptom
+        .into_iter()
+        .map(|(symptom, mut runtimes)| {
+            runtimes.sort();
+            let signature = Signature {
+                op_type: generated.case.op_type.to_string(),
+                attribute_class: generated.case.attribute_class(),
+                dtype: generated.case.dtype.to_string(),
+                runtimes,
+                symptom,
+            };
+            (signature, details.clone())
+        })
+        .collect();
+    Ok(CaseResult { index: generated.index, skipped: false, findings })
+}
+
+/// How a campaign is run (not part of what it is).
+pub struct RunOptions {
+    /// The `sysnoise` executable that serves as worker (`sysnoise worker`).
+    pub worker_exe: PathBuf,
+    /// Parallel case evaluations, each with its own worker processes.
+    pub jobs: usize,
+    pub time_limit: Option<Duration>,
+    /// Campaign directory (findings, index, resume state). `None`: keep nothing on disk.
+    pub out: Option<PathBuf>,
+    pub progress: bool,
+    /// Set (by Ctrl-C) to stop after the cases in flight; everything done so far is kept.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// The result of a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub seed: u64,
+    pub regime: String,
+    pub runtimes: Vec<String>,
+    pub cases_run: u64,
+    pub cases_skipped: u64,
+    /// Distinct findings, by signature.
+    pub findings: Vec<FindingRecord>,
+    /// Stopped by Ctrl-C or the time limit before all cases ran.
+    pub stopped_early: bool,
+    pub elapsed_seconds: f64,
+    pub cases_per_second: f64,
+}
+
+impl Summary {
+    /// Human summary without timings (stable, so tests snapshot it).
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "campaign {}: seed {}, regime {}, runtimes {}\n{} cases run, {} skipped (fewer than two runtimes could run them)\n",
+            self.name,
+            self.seed,
+            self.regime,
+            self.runtimes.join(","),
+            self.cases_run,
+            self.cases_skipped
+        );
+        if self.findings.is_empty() {
+            out.push_str("no findings\n");
+        }
+        for f in &self.findings {
+            out.push_str(&format!("finding {}  ×{}  first at case {}\n", f.signature, f.count, f.first_case));
+        }
+        out
+    }
+}
+
+/// Runs the campaign: cases `[next, cases)` where `next` comes from a saved state in `out`.
+pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineError> {
+    let specs = catalog();
+    let pairs = campaign.pairs(&specs)?;
+    for name in &campaign.runtimes {
+        crate::registry::build(name)?;
+    }
+    let store = options.out.as_deref().map(Store::open).transpose()?;
+    let fingerprint = campaign.fingerprint();
+    let mut state = match &store {
+        Some(s) => s.load_state(&fingerprint)?,
+        None => None,
+    }
+    .unwrap_or(State { fingerprint, next_case: 0, cases_run: 0, cases_skipped: 0, findings: Vec::new() });
+    let mut index_of: HashMap<Signature, usize> =
+        state.findings.iter().enumerate().map(|(i, f)| (f.signature.clone(), i)).collect();
+
+    let start = Instant::now();
+    let deadline = options.time_limit.map(|t| start + t);
+    let next = Arc::new(AtomicU64::new(state.next_case));
+    let bar = progress_bar(options.progress, campaign.cases.saturating_sub(state.next_case));
+    let (send, receive) = channel::<Result<(CaseResult, Option<GeneratedCase>), EngineError>>();
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            let send = send.clone();
+            let next = Arc::clone(&next);
+            let pairs = &pairs;
+            let stop = &options.stop;
+            scope.spawn(move || {
+                let mut workers: Vec<Worker> =
+                    campaign.runtimes.iter().map(|r| Worker::new(&options.worker_exe, r)).collect();
+                loop {
+                    if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= campaign.cases {
+                        break;
+                    }
+                    let result = generate(campaign, pairs, index).and_then(|generated| {
+                        let result = run_case(&mut workers, &generated, campaign)?;
+                        let keep = (!result.findings.is_empty()).then_some(generated);
+                        Ok((result, keep))
+                    });
+                    let failed = result.is_err();
+                    if send.send(result).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(send);
+        // Results arrive out of order with several jobs; apply them in case order so the
+        // campaign (and its resume point) is the same whatever the parallelism.
+        let mut pending: BTreeMap<u64, (CaseResult, Option<GeneratedCase>)> = BTreeMap::new();
+        let mut last_save = Instant::now();
+        for message in receive {
+            match message {
+                Err(e) => {
+                    options.stop.store(true, Ordering::SeqCst);
+                    first_error.get_or_insert(e);
+                }
+                Ok((result, generated)) => {
+                    pending.insert(result.index, (result, generated));
+                    while let Some((result, generated)) = pending.remove(&state.next_case) {
+                        if let Err(e) = apply(&mut state, &mut index_of, store.as_ref(), result, generated) {
+                            options.stop.store(true, Ordering::SeqCst);
+                            first_error.get_or_insert(e);
+                        }
+                        bar.inc(1);
+                        bar.set_message(format!("{} findings", state.findings.len()));
+                    }
+                    if last_save.elapsed() > Duration::from_secs(5) {
+                        if let Some(s) = &store {
+                            let _ = s.save_state(&state);
+                        }
+                        last_save = Instant::now();
+                    }
+                }
+            }
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(s) = &store {
+        s.save_state(&state)?;
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut findings = state.findings.clone();
+    findings.sort_by(|a, b| a.signature.cmp(&b.signature));
+    Ok(Summary {
+        name: campaign.name.clone(),
+        seed: campaign.seed,
+        regime: campaign.regime.name().to_string(),
+        runtimes: campaign.runtimes.clone(),
+        cases_run: state.cases_run,
+        cases_skipped: state.cases_skipped,
+        findings,
+        stopped_early: state.next_case < campaign.cases,
+        elapsed_seconds: elapsed,
+        cases_per_second: if elapsed > 0.0 { state.cases_run as f64 / elapsed } else { 0.0 },
+    })
+}
+
+/// Folds one case's result into the state, writing the reproducer of a new finding.
+fn apply(
+    state: &mut State,
+    index_of: &mut HashMap<Signature, usize>,
+    store: Option<&Store>,
+    result: CaseResult,
+    generated: Option<GeneratedCase>,
+) -> Result<(), EngineError> {
+    state.next_case = result.index + 1;
+    state.cases_run += 1;
+    if result.skipped {
+        state.cases_skipped += 1;
+    }
+    for (signature, details) in result.findings {
+        if let Some(&i) = index_of.get(&signature) {
+            state.findings[i].count += 1;
+            continue;
+        }
+        let generated = generated.as_ref().expect("kept for findings");
+        let record = FindingRecord {
+            dir: format!("findings/{}", signature.id()),
+            signature: signature.clone(),
+            count: 1,
+            first_case: result.index,
+            example: generated.case.describe(),
+            details,
+        };
+        if let Some(store) = store {
+            store.write_finding(&record, &generated.model, &generated.inputs)?;
+        }
+        index_of.insert(signature, state.findings.len());
+        state.findings.push(record);
+    }
+    Ok(())
+}
+
+fn progress_bar(show: bool, cases: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(cases);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} fuzz {bar:30} {pos}/{len} cases {per_sec} {msg} eta {eta}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_replay_from_seed_and_index() {
+        let campaign = Campaign { ops: vec!["Add".into(), "Relu".into()], ..Campaign::default() };
+        let specs = catalog();
+        let pairs = campaign.pairs(&specs).unwrap();
+        let a = generate(&campaign, &pairs, 17).unwrap();
+        let b = generate(&campaign, &pairs, 17).unwrap();
+        let c = generate(&campaign, &pairs, 18).unwrap();
+        assert_eq!(a.model, b.model);
+        assert_eq!(a.inputs, b.inputs);
+        assert!(a.model != c.model || a.inputs != c.inputs);
+    }
+
+    #[test]
+    fn unknown_ops_and_dtypes_are_named() {
+        let specs = catalog();
+        let bad_op = Campaign { ops: vec!["Frobnicate".into()], ..Campaign::default() };
+        assert!(bad_op.pairs(&specs).unwrap_err().to_string().contains("no op or family 'Frobnicate'"));
+        let bad_dtype = Campaign { dtypes: vec!["float32".into()], ..Campaign::default() };
+        assert!(bad_dtype.pairs(&specs).unwrap_err().to_string().contains("unknown dtype 'float32'"));
+    }
+}

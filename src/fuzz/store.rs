@@ -1,0 +1,99 @@
+//! The campaign's output directory: one folder per distinct finding, an index and a resume
+//! state, all written atomically (a temporary name, then a rename).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sysnoise_boundary::{Model, NamedTensors};
+
+use super::signature::Signature;
+use crate::atomic;
+use crate::error::EngineError;
+
+/// What the index records of one distinct finding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    pub signature: Signature,
+    /// How many cases showed this signature.
+    pub count: u64,
+    /// The first case that showed it (replay with the campaign seed).
+    pub first_case: u64,
+    /// `describe()` of that case.
+    pub example: String,
+    /// Directory (relative to the campaign dir) with the reproducer.
+    pub dir: String,
+    /// Per-runtime messages and metrics of the first case, for humans.
+    pub details: BTreeMap<String, String>,
+}
+
+/// Where the campaign stands, for `--resume` (or a plain re-run with the same out dir).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Fingerprint of the campaign settings that make cases (seed, ops, dtypes, regime...).
+    pub fingerprint: String,
+    /// Every case below this index has been run.
+    pub next_case: u64,
+    pub cases_run: u64,
+    pub cases_skipped: u64,
+    pub findings: Vec<FindingRecord>,
+}
+
+/// The campaign directory.
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Store, EngineError> {
+        std::fs::create_dir_all(dir.join("findings")).map_err(|e| EngineError::io(dir, e))?;
+        Ok(Store { dir: dir.to_path_buf() })
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    /// The saved state, when it belongs to a campaign with this fingerprint.
+    pub fn load_state(&self, fingerprint: &str) -> Result<Option<State>, EngineError> {
+        let path = self.state_path();
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
+        let state: State = serde_json::from_str(&text)
+            .map_err(|e| EngineError::Input(format!("{}: unreadable campaign state ({e})", path.display())))?;
+        if state.fingerprint != fingerprint {
+            return Err(EngineError::Usage(format!(
+                "{} holds a different campaign (other seed, ops or runtimes): use another --out directory",
+                self.dir.display()
+            )));
+        }
+        Ok(Some(state))
+    }
+
+    pub fn save_state(&self, state: &State) -> Result<(), EngineError> {
+        let json = serde_json::to_vec_pretty(state).expect("state serialises");
+        atomic::write(&self.state_path(), &json)
+    }
+
+    /// Writes a finding's reproducer: `model.onnx`, `inputs/input_<i>.pb`, `finding.json`.
+    /// The folder appears whole or not at all.
+    pub fn write_finding(&self, record: &FindingRecord, model: &Model, inputs: &NamedTensors) -> Result<(), EngineError> {
+        let final_dir = self.dir.join(&record.dir);
+        if final_dir.exists() {
+            return Ok(());
+        }
+        let parent = final_dir.parent().expect("findings/<id>");
+        let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| EngineError::io(parent, e))?;
+        let io = |p: &Path, e| EngineError::io(p, e);
+        std::fs::write(tmp.path().join("model.onnx"), model.to_bytes()).map_err(|e| io(tmp.path(), e))?;
+        let input_dir = tmp.path().join("inputs");
+        std::fs::create_dir(&input_dir).map_err(|e| io(&input_dir, e))?;
+        for (i, (name, tensor)) in inputs.iter().enumerate() {
+            let bytes = prost::Message::encode_to_vec(&tensor.to_proto(name));
+            std::fs::write(input_dir.join(format!("input_{i}.pb")), bytes).map_err(|e| io(&input_dir, e))?;
+        }
+        let json = serde_json::to_vec_pretty(record).expect("record serialises");
+        std::fs::write(tmp.path().join("finding.json"), json).map_err(|e| io(tmp.path(), e))?;
+        let tmp_path = tmp.keep();
+        std::fs::rename(&tmp_path, &final_dir).map_err(|e| io(&final_dir, e))
+    }
+}

@@ -1,0 +1,240 @@
+//! Runtimes in worker processes: a runtime that segfaults, aborts or hangs kills or stalls its
+//! worker, not the campaign. The protocol is length-prefixed protobuf over stdin/stdout.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use prost::Message;
+use sysnoise_boundary::onnx::TensorProto;
+use sysnoise_boundary::{Model, NamedTensors, RuntimeError, Tensor};
+
+use crate::guard::guarded;
+use crate::registry;
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WorkRequest {
+    #[prost(bytes = "vec", tag = "1")]
+    pub model: Vec<u8>,
+    #[prost(message, repeated, tag = "2")]
+    pub inputs: Vec<TensorProto>,
+}
+
+/// `status`: 0 ok, 1 unsupported, 2 failed, 3 unavailable.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WorkResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub outputs: Vec<TensorProto>,
+    #[prost(int32, tag = "2")]
+    pub status: i32,
+    #[prost(string, tag = "3")]
+    pub message: String,
+    #[prost(string, tag = "4")]
+    pub node: String,
+}
+
+fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// One frame, or `None` at a clean end of stream.
+fn read_frame(input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
+    input.read_exact(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
+    let run = || -> Result<NamedTensors, RuntimeError> {
+        let model = Model::from_bytes(&request.model).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?;
+        let inputs = request
+            .inputs
+            .iter()
+            .map(|p| Ok((p.name.clone(), Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?)))
+            .collect::<Result<Vec<_>, RuntimeError>>()?;
+        let rt = registry::build(runtime).map_err(|e| match e {
+            crate::EngineError::Runtime(r) => r,
+            other => RuntimeError::failed(runtime, other.to_string()),
+        })?;
+        guarded(runtime, || rt.prepare(&model)?.run(&inputs))
+    };
+    match run() {
+        Ok(outputs) => WorkResponse {
+            outputs: outputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
+            ..Default::default()
+        },
+        Err(e) => {
+            let status = match e {
+                RuntimeError::Unsupported { .. } => 1,
+                RuntimeError::Failed { .. } => 2,
+                RuntimeError::Unavailable { .. } => 3,
+            };
+            WorkResponse { status, message: e.to_string(), node: e.node().unwrap_or("").to_string(), ..Default::default() }
+        }
+    }
+}
+
+/// The worker side (`sysnoise worker --runtime NAME`): answers requests until stdin closes.
+pub fn serve(runtime: &str) -> std::io::Result<()> {
+    let mut input = BufReader::new(std::io::stdin().lock());
+    let mut output = BufWriter::new(std::io::stdout().lock());
+    while let Some(frame) = read_frame(&mut input)? {
+        let request = WorkRequest::decode(frame.as_slice())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        write_frame(&mut output, &response_for(runtime, &request).encode_to_vec())?;
+    }
+    Ok(())
+}
+
+/// What a worker made of one request.
+#[derive(Debug)]
+pub enum WorkOutcome {
+    Done(Result<NamedTensors, RuntimeError>),
+    /// The worker process died (signal or exit status in the text).
+    Crashed(String),
+    /// No answer within the timeout; the worker was killed.
+    TimedOut,
+}
+
+/// A worker process running one runtime, restarted after a crash or a hang.
+pub struct Worker {
+    runtime: String,
+    exe: PathBuf,
+    process: Option<(Child, ChildStdin, Receiver<std::io::Result<Option<Vec<u8>>>>)>,
+}
+
+impl Worker {
+    /// A worker for `runtime` using the `sysnoise` executable `exe`; started on first use.
+    pub fn new(exe: &Path, runtime: &str) -> Worker {
+        Worker { runtime: runtime.to_string(), exe: exe.to_path_buf(), process: None }
+    }
+
+    pub fn runtime(&self) -> &str {
+        &self.runtime
+    }
+
+    fn start(&mut self) -> std::io::Result<()> {
+        let mut command = Command::new(&self.exe);
+        command.args(["worker", "--runtime", &self.runtime]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        // Its own process group: a Ctrl-C at the terminal stops the campaign, which then
+        // ends its workers itself, instead of killing workers mid-case (a false crash).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let (send, receive) = channel();
+        std::thread::spawn(move || {
+            loop {
+                let frame = read_frame(&mut stdout);
+                let done = !matches!(frame, Ok(Some(_)));
+                if send.send(frame).is_err() || done {
+                    break;
+                }
+            }
+        });
+        self.process = Some((child, stdin, receive));
+        Ok(())
+    }
+
+    fn kill(&mut self) -> String {
+        match self.process.take() {
+            Some((mut child, _, _)) => {
+                let _ = child.kill();
+                match child.wait() {
+                    Ok(status) => describe_exit(status),
+                    Err(e) => e.to_string(),
+                }
+            }
+            None => "not running".into(),
+        }
+    }
+
+    /// Runs `model` on `inputs` in the worker, waiting at most `timeout`.
+    pub fn run(&mut self, model: &Model, inputs: &NamedTensors, timeout: Duration) -> WorkOutcome {
+        if self.process.is_none() {
+            if let Err(e) = self.start() {
+                return WorkOutcome::Crashed(format!("cannot start a worker: {e}"));
+            }
+        }
+        let request = WorkRequest { model: model.to_bytes(), inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect() };
+        let (_, stdin, receive) = self.process.as_mut().expect("started");
+        if write_frame(stdin, &request.encode_to_vec()).is_err() {
+            return WorkOutcome::Crashed(self.kill());
+        }
+        match receive.recv_timeout(timeout) {
+            Ok(Ok(Some(frame))) => match WorkResponse::decode(frame.as_slice()) {
+                Ok(response) => WorkOutcome::Done(decode_response(&self.runtime, response)),
+                Err(e) => {
+                    self.kill();
+                    WorkOutcome::Crashed(format!("garbled answer: {e}"))
+                }
+            },
+            Ok(_) | Err(RecvTimeoutError::Disconnected) => WorkOutcome::Crashed(self.kill()),
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                WorkOutcome::TimedOut
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        let name = match signal {
+            6 => "SIGABRT",
+            9 => "SIGKILL",
+            11 => "SIGSEGV",
+            7 => "SIGBUS",
+            8 => "SIGFPE",
+            4 => "SIGILL",
+            _ => "signal",
+        };
+        return format!("killed by {name} ({signal})");
+    }
+    format!("exited with {status}")
+}
+
+fn decode_response(runtime: &str, response: WorkResponse) -> Result<NamedTensors, RuntimeError> {
+    let node = (!response.node.is_empty()).then(|| response.node.clone());
+    let at = |e: RuntimeError| match &node {
+        Some(n) => e.at(n.clone()),
+        None => e,
+    };
+    match response.status {
+        0 => response
+            .outputs
+            .iter()
+            .map(|p| Ok((p.name.clone(), Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?)))
+            .collect(),
+        1 => Err(at(RuntimeError::unsupported(runtime, strip_prefix(&response.message)))),
+        3 => Err(RuntimeError::Unavailable {
+            runtime: runtime.to_string(),
+            reason: response.message,
+            install: "see `sysnoise runtimes`".into(),
+        }),
+        _ => Err(at(RuntimeError::failed(runtime, strip_prefix(&response.message)))),
+    }
+}
+
+/// The worker already formatted "<runtime> failed: ..."; keep only the message.
+fn strip_prefix(message: &str) -> String {
+    message.split_once(": ").map_or(message, |(_, rest)| rest).to_string()
+}
