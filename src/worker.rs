@@ -60,7 +60,12 @@ fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
         let inputs = request
             .inputs
             .iter()
-            .map(|p| Ok((p.name.clone(), Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?)))
+            .map(|p| {
+                Ok((
+                    p.name.clone(),
+                    Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?,
+                ))
+            })
             .collect::<Result<Vec<_>, RuntimeError>>()?;
         let rt = registry::build(runtime).map_err(|e| match e {
             crate::EngineError::Runtime(r) => r,
@@ -79,7 +84,12 @@ fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
                 RuntimeError::Failed { .. } => 2,
                 RuntimeError::Unavailable { .. } => 3,
             };
-            WorkResponse { status, message: e.to_string(), node: e.node().unwrap_or("").to_string(), ..Default::default() }
+            WorkResponse {
+                status,
+                message: e.to_string(),
+                node: e.node().unwrap_or("").to_string(),
+                ..Default::default()
+            }
         }
     }
 }
@@ -106,17 +116,24 @@ pub enum WorkOutcome {
     TimedOut,
 }
 
+/// Frames read from a worker's stdout by its reader thread.
+type Frames = Receiver<std::io::Result<Option<Vec<u8>>>>;
+
 /// A worker process running one runtime, restarted after a crash or a hang.
 pub struct Worker {
     runtime: String,
     exe: PathBuf,
-    process: Option<(Child, ChildStdin, Receiver<std::io::Result<Option<Vec<u8>>>>)>,
+    process: Option<(Child, ChildStdin, Frames)>,
 }
 
 impl Worker {
     /// A worker for `runtime` using the `sysnoise` executable `exe`; started on first use.
     pub fn new(exe: &Path, runtime: &str) -> Worker {
-        Worker { runtime: runtime.to_string(), exe: exe.to_path_buf(), process: None }
+        Worker {
+            runtime: runtime.to_string(),
+            exe: exe.to_path_buf(),
+            process: None,
+        }
     }
 
     pub fn runtime(&self) -> &str {
@@ -125,7 +142,11 @@ impl Worker {
 
     fn start(&mut self) -> std::io::Result<()> {
         let mut command = Command::new(&self.exe);
-        command.args(["worker", "--runtime", &self.runtime]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        command
+            .args(["worker", "--runtime", &self.runtime])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         // Its own process group: a Ctrl-C at the terminal stops the campaign, which then
         // ends its workers itself, instead of killing workers mid-case (a false crash).
         #[cfg(unix)]
@@ -162,12 +183,15 @@ impl Worker {
 
     /// Runs `model` on `inputs` in the worker, waiting at most `timeout`.
     pub fn run(&mut self, model: &Model, inputs: &NamedTensors, timeout: Duration) -> WorkOutcome {
-        if self.process.is_none() {
-            if let Err(e) = self.start() {
-                return WorkOutcome::Crashed(format!("cannot start a worker: {e}"));
-            }
+        if self.process.is_none()
+            && let Err(e) = self.start()
+        {
+            return WorkOutcome::Crashed(format!("cannot start a worker: {e}"));
         }
-        let request = WorkRequest { model: model.to_bytes(), inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect() };
+        let request = WorkRequest {
+            model: model.to_bytes(),
+            inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
+        };
         let (_, stdin, receive) = self.process.as_mut().expect("started");
         if write_frame(stdin, &request.encode_to_vec()).is_err() {
             return WorkOutcome::Crashed(self.kill());
@@ -222,7 +246,12 @@ fn decode_response(runtime: &str, response: WorkResponse) -> Result<NamedTensors
         0 => response
             .outputs
             .iter()
-            .map(|p| Ok((p.name.clone(), Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?)))
+            .map(|p| {
+                Ok((
+                    p.name.clone(),
+                    Tensor::from_proto(p).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?,
+                ))
+            })
             .collect(),
         1 => Err(at(RuntimeError::unsupported(runtime, strip_prefix(&response.message)))),
         3 => Err(RuntimeError::Unavailable {

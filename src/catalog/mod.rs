@@ -188,7 +188,16 @@ impl OpCase {
 
 /// The class of one attribute (see [`OpCase::attribute_class`]); `None` when it does not matter.
 fn attribute_class_of(a: &AttributeProto) -> Option<String> {
-    const SIZES: &[&str] = &["kernel_shape", "output_shape", "perm", "axes", "split", "shape", "hidden_size", "num_outputs"];
+    const SIZES: &[&str] = &[
+        "kernel_shape",
+        "output_shape",
+        "perm",
+        "axes",
+        "split",
+        "shape",
+        "hidden_size",
+        "num_outputs",
+    ];
     if SIZES.contains(&a.name.as_str()) {
         return None;
     }
@@ -196,10 +205,20 @@ fn attribute_class_of(a: &AttributeProto) -> Option<String> {
         attribute_type::STRING => Some(format!("{}={}", a.name, String::from_utf8_lossy(&a.s))),
         attribute_type::INT if a.name == "group" => Some(format!("group{}", if a.i > 1 { ">1" } else { "=1" })),
         attribute_type::INT => Some(format!("{}={}", a.name, a.i)),
-        attribute_type::INTS if a.name.contains("pad") => {
-            Some(format!("{}:{}", a.name, if a.ints.iter().all(|&v| v == 0) { "zero" } else { "nonzero" }))
-        }
-        attribute_type::INTS => Some(format!("{}{}", a.name, if a.ints.iter().all(|&v| v == 1) { "=1" } else { ">1" })),
+        attribute_type::INTS if a.name.contains("pad") => Some(format!(
+            "{}:{}",
+            a.name,
+            if a.ints.iter().all(|&v| v == 0) {
+                "zero"
+            } else {
+                "nonzero"
+            }
+        )),
+        attribute_type::INTS => Some(format!(
+            "{}{}",
+            a.name,
+            if a.ints.iter().all(|&v| v == 1) { "=1" } else { ">1" }
+        )),
         _ => None,
     }
 }
@@ -211,6 +230,16 @@ pub struct OpSpec {
     pub dtypes: &'static [DType],
     /// Cases of this op for one of its dtypes.
     pub strategy: fn(DType) -> BoxedStrategy<OpCase>,
+}
+
+impl std::fmt::Debug for OpSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpSpec")
+            .field("op_type", &self.op_type)
+            .field("family", &self.family)
+            .field("dtypes", &self.dtypes)
+            .finish()
+    }
 }
 
 /// Every op the catalog generates, sorted by op type.

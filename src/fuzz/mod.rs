@@ -92,14 +92,23 @@ impl Campaign {
         let mut campaign: Campaign = serde_yaml_ng::from_str(&text)
             .map_err(|e| EngineError::Input(format!("{}: bad campaign file: {e}", path.display())))?;
         if campaign.name.is_empty() {
-            campaign.name = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            campaign.name = path
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         }
         Ok(campaign)
     }
 
     /// Everything that decides which cases are made and how they are judged.
     fn fingerprint(&self) -> String {
-        let key = (&self.runtimes, &self.ops, &self.dtypes, self.regime, self.seed, &self.tolerances);
+        let key = (
+            &self.runtimes,
+            &self.ops,
+            &self.dtypes,
+            self.regime,
+            self.seed,
+            &self.tolerances,
+        );
         serde_json::to_string(&key).expect("serialisable")
     }
 
@@ -107,7 +116,10 @@ impl Campaign {
     fn pairs<'a>(&self, specs: &'a [OpSpec]) -> Result<Vec<(&'a OpSpec, DType)>, EngineError> {
         for wanted in &self.ops {
             if !specs.iter().any(|s| s.op_type == wanted || s.family == wanted) {
-                return Err(EngineError::Usage(format!("campaign '{}': no op or family '{wanted}' in the catalog", self.name)));
+                return Err(EngineError::Usage(format!(
+                    "campaign '{}': no op or family '{wanted}' in the catalog",
+                    self.name
+                )));
             }
         }
         let dtypes: Vec<DType> = self
@@ -122,7 +134,10 @@ impl Campaign {
             .filter(|(_, d)| dtypes.is_empty() || dtypes.contains(d))
             .collect();
         if pairs.is_empty() {
-            return Err(EngineError::Usage(format!("campaign '{}' selects no op × dtype", self.name)));
+            return Err(EngineError::Usage(format!(
+                "campaign '{}' selects no op × dtype",
+                self.name
+            )));
         }
         Ok(pairs)
     }
@@ -149,7 +164,10 @@ fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Resu
     let mut rng = ChaCha8Rng::seed_from_u64(case_seed(campaign.seed, index));
     let (spec, dtype) = pairs[rng.random_range(0..pairs.len())];
     let runner_seed: [u8; 32] = rng.random();
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &runner_seed));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &runner_seed),
+    );
     let mut case = (spec.strategy)(dtype)
         .new_tree(&mut runner)
         .map_err(|e| EngineError::Input(format!("{}: cannot generate a case: {e}", spec.op_type)))?
@@ -159,7 +177,12 @@ fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Resu
     }
     let (inputs, weights) = values::for_case(&case, &mut rng, campaign.regime);
     let model = case.model(&weights);
-    Ok(GeneratedCase { index, case, model, inputs })
+    Ok(GeneratedCase {
+        index,
+        case,
+        model,
+        inputs,
+    })
 }
 
 /// What one case showed.
@@ -185,47 +208,50 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
             }
             WorkOutcome::TimedOut => {
                 forced.insert(name.clone(), Symptom::Hang);
-                Err(RuntimeError::failed(&name, format!("no answer within {} ms", campaign.timeout_ms)))
+                Err(RuntimeError::failed(
+                    &name,
+                    format!("no answer within {} ms", campaign.timeout_ms),
+                ))
             }
         };
         runs.push(Run { name, outputs });
     }
     let ran = runs.iter().filter(|r| r.outputs.is_ok()).count();
+    let failed = runs
+        .iter()
+        .any(|r| r.outputs.as_ref().is_err_and(|e| !e.is_unsupported()));
     let mut by_symptom: BTreeMap<Symptom, Vec<String>> = BTreeMap::new();
     let mut details = BTreeMap::new();
-    if let Some(judgement) = judge(&generated.model, &runs, &campaign.tolerances).filter(|_| ran >= 2 || !forced.is_empty()) {
-        for (run, verdict) in runs.iter().zip(&judgement.verdicts) {
-            let symptom = match verdict {
-                Verdict::Agree | Verdict::Skipped => continue,
-                Verdict::Error => forced.get(&run.name).copied().unwrap_or(Symptom::ErrorVsSuccess),
-                Verdict::Diverge => {
-                    let metrics: Vec<_> = judgement.outputs.iter().filter_map(|o| o.metrics.get(&run.name)).collect();
-                    if metrics.iter().any(|m| !m.same_shape) {
-                        Symptom::Shape
-                    } else if metrics.iter().any(|m| !m.nan_inf_agree) {
-                        Symptom::NanPattern
-                    } else {
-                        Symptom::Numeric
-                    }
-                }
-            };
-            by_symptom.entry(symptom).or_default().push(run.name.clone());
-            let detail = match &run.outputs {
-                Err(e) => e.to_string(),
-                Ok(_) => judgement
-                    .outputs
-                    .iter()
-                    .filter_map(|o| o.metrics.get(&run.name).map(|m| (o, m)))
-                    .map(|(o, m)| {
-                        format!("{}: max abs {:.3e}, max rel {:.3e}, {} mismatches", o.name, m.max_abs, m.max_rel, m.mismatches)
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            };
-            details.insert(run.name.clone(), detail);
+    match judge(&generated.model, &runs, &campaign.tolerances) {
+        // Something to compare: two results, or one result and a runtime that failed.
+        Some(judgement) if ran >= 2 || failed => {
+            for (run, verdict) in runs.iter().zip(&judgement.verdicts) {
+                let symptom = match verdict {
+                    Verdict::Agree | Verdict::Skipped => continue,
+                    Verdict::Error => forced.get(&run.name).copied().unwrap_or(Symptom::ErrorVsSuccess),
+                    Verdict::Diverge => output_symptom(&judgement, &run.name),
+                };
+                by_symptom.entry(symptom).or_default().push(run.name.clone());
+                details.insert(run.name.clone(), describe_run(run, &judgement));
+            }
         }
-    } else if forced.is_empty() {
-        return Ok(CaseResult { index: generated.index, skipped: true, findings: Vec::new() });
+        // Nobody produced outputs, but some runtime crashed or hung: still a finding.
+        None if !forced.is_empty() => {
+            for run in runs.iter().filter(|r| forced.contains_key(&r.name)) {
+                by_symptom.entry(forced[&run.name]).or_default().push(run.name.clone());
+                details.insert(
+                    run.name.clone(),
+                    run.outputs.as_ref().err().map(ToString::to_string).unwrap_or_default(),
+                );
+            }
+        }
+        _ => {
+            return Ok(CaseResult {
+                index: generated.index,
+                skipped: true,
+                findings: Vec::new(),
+            });
+        }
     }
     let findings: Vec<(Signature, BTreeMap<String, String>)> = by_symptom
         .into_iter()
@@ -241,7 +267,46 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
             (signature, details.clone())
         })
         .collect();
-    Ok(CaseResult { index: generated.index, skipped: false, findings })
+    Ok(CaseResult {
+        index: generated.index,
+        skipped: false,
+        findings,
+    })
+}
+
+/// The symptom of a runtime whose outputs ran but diverge.
+fn output_symptom(judgement: &crate::compare::Judgement, runtime: &str) -> Symptom {
+    let metrics: Vec<_> = judgement
+        .outputs
+        .iter()
+        .filter_map(|o| o.metrics.get(runtime))
+        .collect();
+    if metrics.iter().any(|m| !m.same_shape) {
+        Symptom::Shape
+    } else if metrics.iter().any(|m| !m.nan_inf_agree) {
+        Symptom::NanPattern
+    } else {
+        Symptom::Numeric
+    }
+}
+
+/// The runtime's error, or its worst metrics per output.
+fn describe_run(run: &Run, judgement: &crate::compare::Judgement) -> String {
+    match &run.outputs {
+        Err(e) => e.to_string(),
+        Ok(_) => judgement
+            .outputs
+            .iter()
+            .filter_map(|o| o.metrics.get(&run.name).map(|m| (o, m)))
+            .map(|(o, m)| {
+                format!(
+                    "{}: max abs {:.3e}, max rel {:.3e}, {} mismatches",
+                    o.name, m.max_abs, m.max_rel, m.mismatches
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
 }
 
 /// How a campaign is run (not part of what it is).
@@ -291,7 +356,10 @@ impl Summary {
             out.push_str("no findings\n");
         }
         for f in &self.findings {
-            out.push_str(&format!("finding {}  ×{}  first at case {}\n", f.signature, f.count, f.first_case));
+            out.push_str(&format!(
+                "finding {}  ×{}  first at case {}\n",
+                f.signature, f.count, f.first_case
+            ));
         }
         out
     }
@@ -310,9 +378,19 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         Some(s) => s.load_state(&fingerprint)?,
         None => None,
     }
-    .unwrap_or(State { fingerprint, next_case: 0, cases_run: 0, cases_skipped: 0, findings: Vec::new() });
-    let mut index_of: HashMap<Signature, usize> =
-        state.findings.iter().enumerate().map(|(i, f)| (f.signature.clone(), i)).collect();
+    .unwrap_or(State {
+        fingerprint,
+        next_case: 0,
+        cases_run: 0,
+        cases_skipped: 0,
+        findings: Vec::new(),
+    });
+    let mut index_of: HashMap<Signature, usize> = state
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.signature.clone(), i))
+        .collect();
 
     let start = Instant::now();
     let deadline = options.time_limit.map(|t| start + t);
@@ -327,8 +405,11 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
             let pairs = &pairs;
             let stop = &options.stop;
             scope.spawn(move || {
-                let mut workers: Vec<Worker> =
-                    campaign.runtimes.iter().map(|r| Worker::new(&options.worker_exe, r)).collect();
+                let mut workers: Vec<Worker> = campaign
+                    .runtimes
+                    .iter()
+                    .map(|r| Worker::new(&options.worker_exe, r))
+                    .collect();
                 loop {
                     if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
                         break;
@@ -400,7 +481,11 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         findings,
         stopped_early: state.next_case < campaign.cases,
         elapsed_seconds: elapsed,
-        cases_per_second: if elapsed > 0.0 { state.cases_run as f64 / elapsed } else { 0.0 },
+        cases_per_second: if elapsed > 0.0 {
+            state.cases_run as f64 / elapsed
+        } else {
+            0.0
+        },
     })
 }
 
@@ -458,7 +543,10 @@ mod tests {
 
     #[test]
     fn cases_replay_from_seed_and_index() {
-        let campaign = Campaign { ops: vec!["Add".into(), "Relu".into()], ..Campaign::default() };
+        let campaign = Campaign {
+            ops: vec!["Add".into(), "Relu".into()],
+            ..Campaign::default()
+        };
         let specs = catalog();
         let pairs = campaign.pairs(&specs).unwrap();
         let a = generate(&campaign, &pairs, 17).unwrap();
@@ -472,9 +560,27 @@ mod tests {
     #[test]
     fn unknown_ops_and_dtypes_are_named() {
         let specs = catalog();
-        let bad_op = Campaign { ops: vec!["Frobnicate".into()], ..Campaign::default() };
-        assert!(bad_op.pairs(&specs).unwrap_err().to_string().contains("no op or family 'Frobnicate'"));
-        let bad_dtype = Campaign { dtypes: vec!["float32".into()], ..Campaign::default() };
-        assert!(bad_dtype.pairs(&specs).unwrap_err().to_string().contains("unknown dtype 'float32'"));
+        let bad_op = Campaign {
+            ops: vec!["Frobnicate".into()],
+            ..Campaign::default()
+        };
+        assert!(
+            bad_op
+                .pairs(&specs)
+                .unwrap_err()
+                .to_string()
+                .contains("no op or family 'Frobnicate'")
+        );
+        let bad_dtype = Campaign {
+            dtypes: vec!["float32".into()],
+            ..Campaign::default()
+        };
+        assert!(
+            bad_dtype
+                .pairs(&specs)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown dtype 'float32'")
+        );
     }
 }

@@ -48,8 +48,20 @@ pub struct Signature {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let class = if self.attribute_class.is_empty() { "-" } else { &self.attribute_class };
-        write!(f, "{} [{}] {} on {}: {}", self.op_type, class, self.dtype, self.runtimes.join("+"), self.symptom.name())
+        let class = if self.attribute_class.is_empty() {
+            "-"
+        } else {
+            &self.attribute_class
+        };
+        write!(
+            f,
+            "{} [{}] {} on {}: {}",
+            self.op_type,
+            class,
+            self.dtype,
+            self.runtimes.join("+"),
+            self.symptom.name()
+        )
     }
 }
 
@@ -57,7 +69,9 @@ impl Signature {
     /// A short stable directory name (FNV-1a of the display form).
     pub fn id(&self) -> String {
         let text = self.to_string();
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         format!("{}-{hash:016x}", self.op_type.to_lowercase())
     }
 }

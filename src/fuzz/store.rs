@@ -57,7 +57,9 @@ impl Store {
     /// The saved state, when it belongs to a campaign with this fingerprint.
     pub fn load_state(&self, fingerprint: &str) -> Result<Option<State>, EngineError> {
         let path = self.state_path();
-        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(None);
+        };
         let state: State = serde_json::from_str(&text)
             .map_err(|e| EngineError::Input(format!("{}: unreadable campaign state ({e})", path.display())))?;
         if state.fingerprint != fingerprint {
@@ -76,13 +78,21 @@ impl Store {
 
     /// Writes a finding's reproducer: `model.onnx`, `inputs/input_<i>.pb`, `finding.json`.
     /// The folder appears whole or not at all.
-    pub fn write_finding(&self, record: &FindingRecord, model: &Model, inputs: &NamedTensors) -> Result<(), EngineError> {
+    pub fn write_finding(
+        &self,
+        record: &FindingRecord,
+        model: &Model,
+        inputs: &NamedTensors,
+    ) -> Result<(), EngineError> {
         let final_dir = self.dir.join(&record.dir);
         if final_dir.exists() {
             return Ok(());
         }
         let parent = final_dir.parent().expect("findings/<id>");
-        let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| EngineError::io(parent, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(parent)
+            .map_err(|e| EngineError::io(parent, e))?;
         let io = |p: &Path, e| EngineError::io(p, e);
         std::fs::write(tmp.path().join("model.onnx"), model.to_bytes()).map_err(|e| io(tmp.path(), e))?;
         let input_dir = tmp.path().join("inputs");

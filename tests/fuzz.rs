@@ -1,0 +1,182 @@
+//! Fuzz campaigns: crash/hang/panic containment with the test-only chaos runtimes, resume,
+//! Ctrl-C, no findings from tolerance noise, and the CLI.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use common::{stderr, sysnoise};
+use sysnoise::fuzz::signature::Symptom;
+use sysnoise::fuzz::{Campaign, RunOptions, Summary, run};
+
+fn options(out: Option<PathBuf>) -> RunOptions {
+    RunOptions {
+        worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_sysnoise")),
+        jobs: 1,
+        time_limit: None,
+        out,
+        progress: false,
+        stop: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+fn campaign(runtimes: &[&str], ops: &[&str], cases: u64, seed: u64) -> Campaign {
+    Campaign {
+        name: "test".into(),
+        runtimes: runtimes.iter().map(|s| s.to_string()).collect(),
+        ops: ops.iter().map(|s| s.to_string()).collect(),
+        dtypes: vec!["f32".into()],
+        cases,
+        seed,
+        timeout_ms: 2_000,
+        ..Campaign::default()
+    }
+}
+
+fn symptoms(summary: &Summary) -> Vec<(String, String, Symptom)> {
+    summary
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.signature.op_type.clone(),
+                f.signature.runtimes.join("+"),
+                f.signature.symptom,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_runtime_that_aborts_is_a_crash_finding_and_the_campaign_goes_on() {
+    let summary = run(
+        &campaign(&["reference", "chaos-abort"], &["Abs", "Neg"], 30, 5),
+        &options(None),
+    )
+    .unwrap();
+    assert_eq!(summary.cases_run, 30, "every case ran despite the crashes");
+    assert_eq!(
+        symptoms(&summary),
+        [("Abs".to_string(), "chaos-abort".to_string(), Symptom::Crash)]
+    );
+    let abs = &summary.findings[0];
+    assert!(abs.count > 1, "the worker is restarted after each crash: {abs:?}");
+    assert!(abs.details["chaos-abort"].contains("SIGABRT"), "{:?}", abs.details);
+}
+
+#[test]
+fn a_runtime_that_hangs_is_a_hang_finding() {
+    let mut c = campaign(&["reference", "chaos-hang"], &["Abs", "Neg"], 6, 5);
+    c.timeout_ms = 300;
+    let summary = run(&c, &options(None)).unwrap();
+    assert_eq!(summary.cases_run, 6);
+    assert_eq!(
+        symptoms(&summary),
+        [("Abs".to_string(), "chaos-hang".to_string(), Symptom::Hang)]
+    );
+}
+
+#[test]
+fn a_runtime_that_panics_is_an_error_finding() {
+    let summary = run(
+        &campaign(&["reference", "chaos-panic"], &["Abs", "Neg"], 20, 5),
+        &options(None),
+    )
+    .unwrap();
+    assert_eq!(
+        symptoms(&summary),
+        [("Abs".to_string(), "chaos-panic".to_string(), Symptom::ErrorVsSuccess)]
+    );
+    assert!(summary.findings[0].details["chaos-panic"].contains("deliberate panic"));
+}
+
+#[test]
+fn tolerance_noise_is_not_a_finding() {
+    // f32 ORT against the f64 reference on ops whose results round differently: no finding.
+    let ops = [
+        "Add", "Sub", "Mul", "Div", "Exp", "Tanh", "Sigmoid", "Sqrt", "Erf", "Softplus",
+    ];
+    let summary = run(&campaign(&["ort", "reference"], &ops, 400, 11), &options(None)).unwrap();
+    assert_eq!(summary.cases_run, 400);
+    assert!(summary.findings.is_empty(), "{}", summary.render());
+}
+
+#[test]
+fn a_campaign_resumes_where_it_stopped_and_writes_reproducers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ops = ["Abs", "Neg", "Relu"];
+    let whole = run(&campaign(&["reference", "chaos-abort"], &ops, 40, 9), &options(None)).unwrap();
+    let first = run(
+        &campaign(&["reference", "chaos-abort"], &ops, 15, 9),
+        &options(Some(dir.path().into())),
+    )
+    .unwrap();
+    assert_eq!(first.cases_run, 15);
+    let resumed = run(
+        &campaign(&["reference", "chaos-abort"], &ops, 40, 9),
+        &options(Some(dir.path().into())),
+    )
+    .unwrap();
+    assert_eq!(resumed.cases_run, 40);
+    assert_eq!(
+        resumed.findings, whole.findings,
+        "resuming gives the same campaign as one run"
+    );
+    let finding = dir.path().join(&resumed.findings[0].dir);
+    for file in ["model.onnx", "finding.json", "inputs/input_0.pb"] {
+        assert!(finding.join(file).is_file(), "{file} missing in {}", finding.display());
+    }
+    // The reproducer replays with `compare` (the reference alone agrees with itself).
+    let out = sysnoise(&[
+        "compare",
+        finding.join("model.onnx").to_str().unwrap(),
+        "--inputs",
+        finding.join("inputs").to_str().unwrap(),
+        "-r",
+        "reference,ort",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A different campaign in the same directory is refused.
+    let other = run(
+        &campaign(&["reference", "chaos-abort"], &ops, 40, 10),
+        &options(Some(dir.path().into())),
+    );
+    assert!(other.unwrap_err().to_string().contains("holds a different campaign"));
+}
+
+#[test]
+fn a_stop_request_ends_the_campaign_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(Some(dir.path().into()));
+    opts.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let summary = run(&campaign(&["reference", "ort"], &["Relu"], 100, 1), &opts).unwrap();
+    assert!(summary.stopped_early);
+    assert!(summary.cases_run < 100);
+    assert!(dir.path().join("state.json").is_file(), "the state is saved on stop");
+}
+
+#[test]
+fn the_cli_prints_json_and_exits_1_on_findings() {
+    let out = sysnoise(&[
+        "fuzz",
+        "--runtimes",
+        "reference,chaos-panic",
+        "--ops",
+        "Abs",
+        "--dtypes",
+        "f32",
+        "--cases",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["cases_run"], 5);
+    assert_eq!(json["findings"][0]["signature"]["symptom"], "error-vs-success");
+    assert!(stderr(&out).contains("seed 0"), "the seed is printed");
+    let out = sysnoise(&["fuzz", "--ops", "Frobnicate", "--cases", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no op or family 'Frobnicate'"));
+}
