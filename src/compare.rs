@@ -182,7 +182,10 @@ pub struct Judgement {
 /// Votes and measures a set of runs of `model`; `None` when no run produced outputs.
 pub fn judge(model: &Model, runs: &[Run], tolerances: &ToleranceModel) -> Option<Judgement> {
     let winner = vote(model, tolerances, runs)?;
-    let baseline = runs.iter().position(|r| r.name == REFERENCE && r.outputs.is_ok()).unwrap_or(winner);
+    let baseline = runs
+        .iter()
+        .position(|r| r.name == REFERENCE && r.outputs.is_ok())
+        .unwrap_or(winner);
     let verdicts = runs
         .iter()
         .map(|run| match &run.outputs {
@@ -202,7 +205,9 @@ pub fn judge(model: &Model, runs: &[Run], tolerances: &ToleranceModel) -> Option
                 .iter()
                 .filter_map(|r| {
                     let got = r.outputs.as_ref().ok()?;
-                    let m = got.get(i).map_or_else(Metrics::shape_mismatch, |(_, t)| measure(t, want, &tolerance));
+                    let m = got
+                        .get(i)
+                        .map_or_else(Metrics::shape_mismatch, |(_, t)| measure(t, want, &tolerance));
                     Some((r.name.clone(), m))
                 })
                 .collect();
@@ -216,7 +221,12 @@ pub fn judge(model: &Model, runs: &[Run], tolerances: &ToleranceModel) -> Option
             }
         })
         .collect();
-    Some(Judgement { winner, baseline, verdicts, outputs })
+    Some(Judgement {
+        winner,
+        baseline,
+        verdicts,
+        outputs,
+    })
 }
 
 /// Runs `model` on every runtime and builds the report.
@@ -228,7 +238,10 @@ pub fn compare(
 ) -> Result<CompareReport, EngineError> {
     let runs: Vec<Run> = runtimes
         .iter()
-        .map(|rt| Run { name: rt.name().to_string(), outputs: run_one(rt.as_ref(), model, inputs) })
+        .map(|rt| Run {
+            name: rt.name().to_string(),
+            outputs: run_one(rt.as_ref(), model, inputs),
+        })
         .collect();
     if let Some(unavailable) = runs.iter().find_map(|r| match &r.outputs {
         Err(e @ RuntimeError::Unavailable { .. }) => Some(e.clone()),
@@ -237,8 +250,14 @@ pub fn compare(
         return Err(EngineError::Runtime(unavailable));
     }
     let Some(judgement) = judge(model, &runs, options.tolerances) else {
-        let reasons: Vec<String> = runs.iter().filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string())).collect();
-        return Err(EngineError::Input(format!("no runtime could run the model:\n  {}", reasons.join("\n  "))));
+        let reasons: Vec<String> = runs
+            .iter()
+            .filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string()))
+            .collect();
+        return Err(EngineError::Input(format!(
+            "no runtime could run the model:\n  {}",
+            reasons.join("\n  ")
+        )));
     };
     let runtime_reports: Vec<RuntimeReport> = runs
         .iter()

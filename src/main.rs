@@ -113,7 +113,9 @@ struct FuzzArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("'{text}': expected e.g. 90s, 10m, 1h"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}': expected e.g. 90s, 10m, 1h"))?;
     let seconds = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -287,13 +289,20 @@ fn run_conformance(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn split_list(list: &str) -> Vec<String> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let mut campaign = match &args.campaign {
         Some(path) => fuzz::Campaign::load(path)?,
-        None => fuzz::Campaign { name: "fuzz".into(), ..fuzz::Campaign::default() },
+        None => fuzz::Campaign {
+            name: "fuzz".into(),
+            ..fuzz::Campaign::default()
+        },
     };
     if let Some(spec) = &args.runtimes {
         campaign.runtimes = registry::select(Some(spec))?;
@@ -308,7 +317,9 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         campaign.regime = serde_yaml_ng::from_str(regime)
             .map_err(|_| EngineError::Usage(format!("--regime '{regime}': expected typical or edge")))?;
     }
-    campaign.cases = args.cases.unwrap_or(if args.time.is_some() { u64::MAX } else { campaign.cases });
+    campaign.cases = args
+        .cases
+        .unwrap_or(if args.time.is_some() { u64::MAX } else { campaign.cases });
     campaign.seed = args.seed.unwrap_or(campaign.seed);
     campaign.timeout_ms = args.timeout_ms.unwrap_or(campaign.timeout_ms);
     let stop = Arc::new(AtomicBool::new(false));
@@ -318,7 +329,12 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         handler_stop.store(true, Ordering::SeqCst);
     })
     .context("installing the Ctrl-C handler")?;
-    eprintln!("sysnoise fuzz: campaign '{}', seed {}, runtimes {}", campaign.name, campaign.seed, campaign.runtimes.join(","));
+    eprintln!(
+        "sysnoise fuzz: campaign '{}', seed {}, runtimes {}",
+        campaign.name,
+        campaign.seed,
+        campaign.runtimes.join(",")
+    );
     let options = fuzz::RunOptions {
         worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
         jobs: args.jobs,
@@ -329,15 +345,25 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = fuzz::run(&campaign, &options)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).context("serialising the summary")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("serialising the summary")?
+        );
     } else {
         print!("{}", summary.render());
-        println!("{:.1} cases/s over {:.1} s", summary.cases_per_second, summary.elapsed_seconds);
+        println!(
+            "{:.1} cases/s over {:.1} s",
+            summary.cases_per_second, summary.elapsed_seconds
+        );
         if let Some(out) = &args.out {
             println!("findings in {}", out.join("findings").display());
         }
     }
-    Ok(if summary.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn list_runtimes() -> ExitCode {
@@ -359,9 +385,9 @@ fn main() -> ExitCode {
         Command::Conformance(args) => run_conformance(args),
         Command::Fuzz(args) => run_fuzz(args),
         Command::Runtimes => Ok(list_runtimes()),
-        Command::Worker { runtime } => {
-            sysnoise::worker::serve(&runtime).map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from)
-        }
+        Command::Worker { runtime } => sysnoise::worker::serve(&runtime)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,

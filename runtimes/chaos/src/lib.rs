@@ -25,7 +25,11 @@ pub struct ChaosRuntime {
 
 impl ChaosRuntime {
     pub fn new(name: &str, misbehaviour: Misbehaviour, trigger_op: &str) -> ChaosRuntime {
-        ChaosRuntime { name: name.to_string(), misbehaviour, trigger_op: trigger_op.to_string() }
+        ChaosRuntime {
+            name: name.to_string(),
+            misbehaviour,
+            trigger_op: trigger_op.to_string(),
+        }
     }
 }
 
@@ -41,7 +45,10 @@ impl Runtime for ChaosRuntime {
     fn prepare(&self, model: &Model) -> Result<Box<dyn Session>, RuntimeError> {
         let triggered = model.graph().node.iter().any(|n| n.op_type == self.trigger_op);
         let inner = Reference.prepare(model)?;
-        Ok(Box::new(ChaosSession { inner, misbehaviour: triggered.then_some(self.misbehaviour) }))
+        Ok(Box::new(ChaosSession {
+            inner,
+            misbehaviour: triggered.then_some(self.misbehaviour),
+        }))
     }
 }
 
