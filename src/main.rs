@@ -62,6 +62,9 @@ enum Command {
     ///   sysnoise fuzz cases/campaigns/pooling.yaml --json
     #[command(verbatim_doc_comment)]
     Fuzz(FuzzArgs),
+    /// Benchmarks (speed targets live here, not in timed tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// List the runtimes sysnoise knows and whether each is usable here.
     Runtimes,
     /// Serve one runtime over stdin/stdout for `fuzz` (internal).
@@ -69,6 +72,29 @@ enum Command {
     Worker {
         #[arg(long)]
         runtime: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Single-op differential cases per second, and the share of wall time spent outside the
+    /// runtimes (generation, IPC, judging). Target: ≥ 200 cases/s with ort+tract+reference on
+    /// 2 cores, overhead ≤ 15%.
+    Fuzz {
+        /// Runtimes to compare.
+        #[arg(long, short, default_value = "ort,tract,reference")]
+        runtimes: String,
+        /// Cases to run.
+        #[arg(long, default_value_t = 2000)]
+        cases: u64,
+        /// Parallel jobs.
+        #[arg(long, short, default_value_t = 2)]
+        jobs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -366,6 +392,75 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Fuzz {
+        runtimes,
+        cases,
+        jobs,
+        seed,
+        json,
+    } = command;
+    let campaign = fuzz::Campaign {
+        name: "bench".into(),
+        runtimes: registry::select(Some(&runtimes))?,
+        dtypes: vec!["f32".into()],
+        cases,
+        seed,
+        ..fuzz::Campaign::default()
+    };
+    let options = fuzz::RunOptions {
+        worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
+        jobs,
+        time_limit: None,
+        out: None,
+        progress: !json,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let summary = fuzz::run(&campaign, &options)?;
+    let busy = summary.elapsed_seconds * jobs as f64;
+    let runtime_share = if busy > 0.0 {
+        (summary.runtime_seconds / busy).min(1.0)
+    } else {
+        0.0
+    };
+    if json {
+        let result = serde_json::json!({
+            "runtimes": campaign.runtimes,
+            "jobs": jobs,
+            "cases": summary.cases_run,
+            "wall_seconds": summary.elapsed_seconds,
+            "cases_per_second": summary.cases_per_second,
+            "runtime_share": runtime_share,
+            "overhead_share": 1.0 - runtime_share,
+        });
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_header([
+            "runtimes",
+            "jobs",
+            "cases",
+            "wall s",
+            "cases/s",
+            "in runtimes",
+            "overhead",
+        ]);
+        table.add_row([
+            campaign.runtimes.join(","),
+            jobs.to_string(),
+            summary.cases_run.to_string(),
+            format!("{:.2}", summary.elapsed_seconds),
+            format!("{:.0}", summary.cases_per_second),
+            format!("{:.0}%", runtime_share * 100.0),
+            format!("{:.0}%", (1.0 - runtime_share) * 100.0),
+        ]);
+        println!("{table}");
+        println!("single-op f32 cases from the whole catalog, seed {seed}; overhead = generation, IPC, judging");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_runtimes() -> ExitCode {
     for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = match registry::build(info.name) {
@@ -384,6 +479,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(args),
         Command::Conformance(args) => run_conformance(args),
         Command::Fuzz(args) => run_fuzz(args),
+        Command::Bench(command) => run_bench(command),
         Command::Runtimes => Ok(list_runtimes()),
         Command::Worker { runtime } => sysnoise::worker::serve(&runtime)
             .map(|()| ExitCode::SUCCESS)

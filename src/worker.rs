@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use prost::Message;
 use sysnoise_boundary::onnx::TensorProto;
-use sysnoise_boundary::{Model, NamedTensors, RuntimeError, Tensor};
+use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Tensor};
 
 use crate::guard::guarded;
 use crate::registry;
@@ -33,6 +33,9 @@ pub struct WorkResponse {
     pub message: String,
     #[prost(string, tag = "4")]
     pub node: String,
+    /// Time spent inside the runtime (prepare + run), for the overhead benchmark.
+    #[prost(uint64, tag = "5")]
+    pub runtime_nanos: u64,
 }
 
 fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
@@ -54,7 +57,11 @@ fn read_frame(input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
-fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
+thread_local! {
+    static RUNTIME_NANOS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn response_for(runtime: &str, built: &Result<Box<dyn Runtime>, RuntimeError>, request: &WorkRequest) -> WorkResponse {
     let run = || -> Result<NamedTensors, RuntimeError> {
         let model = Model::from_bytes(&request.model).map_err(|e| RuntimeError::failed(runtime, e.to_string()))?;
         let inputs = request
@@ -67,15 +74,19 @@ fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
                 ))
             })
             .collect::<Result<Vec<_>, RuntimeError>>()?;
-        let rt = registry::build(runtime).map_err(|e| match e {
-            crate::EngineError::Runtime(r) => r,
-            other => RuntimeError::failed(runtime, other.to_string()),
-        })?;
-        guarded(runtime, || rt.prepare(&model)?.run(&inputs))
+        let rt = built.as_ref().map_err(Clone::clone)?;
+        let start = std::time::Instant::now();
+        let result = guarded(runtime, || rt.prepare(&model)?.run(&inputs));
+        RUNTIME_NANOS.with(|n| n.set(start.elapsed().as_nanos() as u64));
+        result
     };
-    match run() {
+    RUNTIME_NANOS.with(|n| n.set(0));
+    let result = run();
+    let runtime_nanos = RUNTIME_NANOS.with(std::cell::Cell::get);
+    match result {
         Ok(outputs) => WorkResponse {
             outputs: outputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
+            runtime_nanos,
             ..Default::default()
         },
         Err(e) => {
@@ -96,12 +107,16 @@ fn response_for(runtime: &str, request: &WorkRequest) -> WorkResponse {
 
 /// The worker side (`sysnoise worker --runtime NAME`): answers requests until stdin closes.
 pub fn serve(runtime: &str) -> std::io::Result<()> {
+    let built = registry::build(runtime).map_err(|e| match e {
+        crate::EngineError::Runtime(r) => r,
+        other => RuntimeError::failed(runtime, other.to_string()),
+    });
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
     while let Some(frame) = read_frame(&mut input)? {
         let request = WorkRequest::decode(frame.as_slice())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        write_frame(&mut output, &response_for(runtime, &request).encode_to_vec())?;
+        write_frame(&mut output, &response_for(runtime, &built, &request).encode_to_vec())?;
     }
     Ok(())
 }
@@ -124,6 +139,8 @@ pub struct Worker {
     runtime: String,
     exe: PathBuf,
     process: Option<(Child, ChildStdin, Frames)>,
+    /// Total time the worker reported spending inside the runtime.
+    pub runtime_time: Duration,
 }
 
 impl Worker {
@@ -133,6 +150,7 @@ impl Worker {
             runtime: runtime.to_string(),
             exe: exe.to_path_buf(),
             process: None,
+            runtime_time: Duration::ZERO,
         }
     }
 
@@ -181,24 +199,36 @@ impl Worker {
         }
     }
 
-    /// Runs `model` on `inputs` in the worker, waiting at most `timeout`.
-    pub fn run(&mut self, model: &Model, inputs: &NamedTensors, timeout: Duration) -> WorkOutcome {
+    /// Sends a request without waiting for the answer (so several workers can compute at
+    /// once); `Err` carries the outcome when the worker could not take it.
+    pub fn send(&mut self, model: &Model, inputs: &NamedTensors) -> Result<(), WorkOutcome> {
         if self.process.is_none()
             && let Err(e) = self.start()
         {
-            return WorkOutcome::Crashed(format!("cannot start a worker: {e}"));
+            return Err(WorkOutcome::Crashed(format!("cannot start a worker: {e}")));
         }
         let request = WorkRequest {
             model: model.to_bytes(),
             inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
         };
-        let (_, stdin, receive) = self.process.as_mut().expect("started");
+        let (_, stdin, _) = self.process.as_mut().expect("started");
         if write_frame(stdin, &request.encode_to_vec()).is_err() {
-            return WorkOutcome::Crashed(self.kill());
+            return Err(WorkOutcome::Crashed(self.kill()));
         }
-        match receive.recv_timeout(timeout) {
+        Ok(())
+    }
+
+    /// Waits at most `timeout` for the answer to the request sent last.
+    pub fn receive(&mut self, timeout: Duration) -> WorkOutcome {
+        let Some((_, _, frames)) = self.process.as_mut() else {
+            return WorkOutcome::Crashed("not running".into());
+        };
+        match frames.recv_timeout(timeout) {
             Ok(Ok(Some(frame))) => match WorkResponse::decode(frame.as_slice()) {
-                Ok(response) => WorkOutcome::Done(decode_response(&self.runtime, response)),
+                Ok(response) => {
+                    self.runtime_time += Duration::from_nanos(response.runtime_nanos);
+                    WorkOutcome::Done(decode_response(&self.runtime, response))
+                }
                 Err(e) => {
                     self.kill();
                     WorkOutcome::Crashed(format!("garbled answer: {e}"))
@@ -209,6 +239,14 @@ impl Worker {
                 self.kill();
                 WorkOutcome::TimedOut
             }
+        }
+    }
+
+    /// Runs `model` on `inputs` in the worker, waiting at most `timeout`.
+    pub fn run(&mut self, model: &Model, inputs: &NamedTensors, timeout: Duration) -> WorkOutcome {
+        match self.send(model, inputs) {
+            Ok(()) => self.receive(timeout),
+            Err(outcome) => outcome,
         }
     }
 }

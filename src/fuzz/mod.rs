@@ -197,6 +197,8 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
     let timeout = Duration::from_millis(campaign.timeout_ms);
     let mut runs = Vec::new();
     let mut forced: HashMap<String, Symptom> = HashMap::new();
+    // One runtime at a time: with 2 cores, parallel dispatch measured slower (jobs already
+    // keep the cores busy).
     for worker in workers.iter_mut() {
         let name = worker.runtime().to_string();
         let outputs = match worker.run(&generated.model, &generated.inputs, timeout) {
@@ -338,6 +340,8 @@ pub struct Summary {
     pub stopped_early: bool,
     pub elapsed_seconds: f64,
     pub cases_per_second: f64,
+    /// Time the runtimes themselves spent (prepare + run, summed over workers).
+    pub runtime_seconds: f64,
 }
 
 impl Summary {
@@ -398,12 +402,14 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
     let bar = progress_bar(options.progress, campaign.cases.saturating_sub(state.next_case));
     let (send, receive) = channel::<Result<(CaseResult, Option<GeneratedCase>), EngineError>>();
     let mut first_error = None;
+    let runtime_nanos = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1) {
             let send = send.clone();
             let next = Arc::clone(&next);
             let pairs = &pairs;
             let stop = &options.stop;
+            let runtime_nanos = &runtime_nanos;
             scope.spawn(move || {
                 let mut workers: Vec<Worker> = campaign
                     .runtimes
@@ -428,6 +434,8 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
                         break;
                     }
                 }
+                let busy: Duration = workers.iter().map(|w| w.runtime_time).sum();
+                runtime_nanos.fetch_add(busy.as_nanos() as u64, Ordering::SeqCst);
             });
         }
         drop(send);
@@ -486,6 +494,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         } else {
             0.0
         },
+        runtime_seconds: runtime_nanos.load(Ordering::SeqCst) as f64 / 1e9,
     })
 }
 
