@@ -19,6 +19,7 @@ pub mod npy;
 pub mod pernode;
 pub mod registry;
 pub mod report;
+pub mod strategy;
 pub mod tolerance;
 pub mod values;
 pub mod worker;
