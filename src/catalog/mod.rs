@@ -327,9 +327,11 @@ mod tests {
             vec![
                 attr::int("ceil_mode", 1),
                 attr::ints("pads", &[0, 1, 0, 1]),
+                attr::ints("kernel_shape", &[3, 3]),
+                attr::ints("strides", &[2, 1]),
                 attr::float("alpha", 0.3),
             ],
         );
-        assert_eq!(case.attribute_class(), "ceil_mode=1,pads:mixed");
+        assert_eq!(case.attribute_class(), "ceil_mode=1,pads:nonzero,strides>1");
     }
 }

@@ -376,9 +376,18 @@ impl Element for bool {
     }
 }
 
+/// The number of elements of `shape`, or an error when it overflows (hostile files).
+fn element_count(shape: &[usize], dtype: DType) -> Result<usize, BoundaryError> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|n| n.checked_mul(dtype.size().max(1)).is_some())
+        .ok_or_else(|| BoundaryError::Invalid(format!("shape {shape:?} of {dtype} is too large")))
+}
+
 fn array_from_le<T: Element>(shape: &[usize], bytes: &[u8]) -> Result<ArrayD<T>, BoundaryError> {
     let width = T::DTYPE.size();
-    let count: usize = shape.iter().product();
+    let count = element_count(shape, T::DTYPE)?;
     if bytes.len() != count * width {
         return Err(BoundaryError::DataLength {
             expected: count * width,
@@ -393,7 +402,7 @@ fn array_from_le<T: Element>(shape: &[usize], bytes: &[u8]) -> Result<ArrayD<T>,
 
 fn shape_error(shape: &[usize], len: usize, dtype: DType) -> BoundaryError {
     BoundaryError::DataLength {
-        expected: shape.iter().product(),
+        expected: shape.iter().fold(1usize, |acc, &d| acc.saturating_mul(d)),
         actual: len,
         shape: shape.to_vec(),
         dtype,
@@ -655,6 +664,19 @@ mod tests {
             assert_eq!(back, t, "{dtype}");
             assert_eq!(back.dtype(), dtype);
         }
+    }
+
+    #[test]
+    fn hostile_shapes_are_errors_not_panics() {
+        let proto = TensorProto {
+            dims: vec![i64::MAX, i64::MAX],
+            data_type: data_type::FLOAT,
+            raw_data: vec![0; 8],
+            ..Default::default()
+        };
+        assert!(Tensor::from_proto(&proto).unwrap_err().to_string().contains("too large"));
+        let proto = TensorProto { dims: vec![1 << 40, 1 << 40], data_type: data_type::FLOAT, ..Default::default() };
+        assert!(Tensor::from_proto(&proto).is_err());
     }
 
     #[test]
