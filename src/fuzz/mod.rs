@@ -4,6 +4,7 @@
 
 pub mod signature;
 pub mod store;
+pub mod undefined;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -190,6 +191,8 @@ struct CaseResult {
     index: u64,
     /// Fewer than two runtimes produced outputs and none crashed: nothing to compare.
     skipped: bool,
+    /// The case meets a rule of cases/undefined.yaml: its divergences are not findings.
+    undefined: bool,
     findings: Vec<(Signature, BTreeMap<String, String>)>,
 }
 
@@ -251,9 +254,16 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
             return Ok(CaseResult {
                 index: generated.index,
                 skipped: true,
+                undefined: false,
                 findings: Vec::new(),
             });
         }
+    }
+    // Crashes and hangs are findings whatever the inputs; value divergences on spec-undefined
+    // behaviour are not.
+    let undefined = undefined::matching_rule(&generated.case, &generated.inputs, undefined::rules()).is_some();
+    if undefined {
+        by_symptom.retain(|symptom, _| matches!(symptom, Symptom::Crash | Symptom::Hang));
     }
     let findings: Vec<(Signature, BTreeMap<String, String>)> = by_symptom
         .into_iter()
@@ -272,6 +282,7 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
     Ok(CaseResult {
         index: generated.index,
         skipped: false,
+        undefined,
         findings,
     })
 }
@@ -334,6 +345,8 @@ pub struct Summary {
     pub runtimes: Vec<String>,
     pub cases_run: u64,
     pub cases_skipped: u64,
+    /// Cases on spec-undefined behaviour (cases/undefined.yaml), not judged.
+    pub cases_undefined: u64,
     /// Distinct findings, by signature.
     pub findings: Vec<FindingRecord>,
     /// Stopped by Ctrl-C or the time limit before all cases ran.
@@ -348,13 +361,14 @@ impl Summary {
     /// Human summary without timings (stable, so tests snapshot it).
     pub fn render(&self) -> String {
         let mut out = format!(
-            "campaign {}: seed {}, regime {}, runtimes {}\n{} cases run, {} skipped (fewer than two runtimes could run them)\n",
+            "campaign {}: seed {}, regime {}, runtimes {}\n{} cases run, {} skipped (fewer than two runtimes could run them), {} on spec-undefined behaviour\n",
             self.name,
             self.seed,
             self.regime,
             self.runtimes.join(","),
             self.cases_run,
-            self.cases_skipped
+            self.cases_skipped,
+            self.cases_undefined
         );
         if self.findings.is_empty() {
             out.push_str("no findings\n");
@@ -387,6 +401,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         next_case: 0,
         cases_run: 0,
         cases_skipped: 0,
+        cases_undefined: 0,
         findings: Vec::new(),
     });
     let mut index_of: HashMap<Signature, usize> = state
@@ -486,6 +501,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         runtimes: campaign.runtimes.clone(),
         cases_run: state.cases_run,
         cases_skipped: state.cases_skipped,
+        cases_undefined: state.cases_undefined,
         findings,
         stopped_early: state.next_case < campaign.cases,
         elapsed_seconds: elapsed,
@@ -510,6 +526,9 @@ fn apply(
     state.cases_run += 1;
     if result.skipped {
         state.cases_skipped += 1;
+    }
+    if result.undefined {
+        state.cases_undefined += 1;
     }
     for (signature, details) in result.findings {
         if let Some(&i) = index_of.get(&signature) {

@@ -36,6 +36,8 @@ pub struct State {
     pub next_case: u64,
     pub cases_run: u64,
     pub cases_skipped: u64,
+    #[serde(default)]
+    pub cases_undefined: u64,
     pub findings: Vec<FindingRecord>,
 }
 
