@@ -674,8 +674,17 @@ mod tests {
             raw_data: vec![0; 8],
             ..Default::default()
         };
-        assert!(Tensor::from_proto(&proto).unwrap_err().to_string().contains("too large"));
-        let proto = TensorProto { dims: vec![1 << 40, 1 << 40], data_type: data_type::FLOAT, ..Default::default() };
+        assert!(
+            Tensor::from_proto(&proto)
+                .unwrap_err()
+                .to_string()
+                .contains("too large")
+        );
+        let proto = TensorProto {
+            dims: vec![1 << 40, 1 << 40],
+            data_type: data_type::FLOAT,
+            ..Default::default()
+        };
         assert!(Tensor::from_proto(&proto).is_err());
     }
 
