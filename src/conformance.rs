@@ -28,16 +28,22 @@ pub struct ConformanceOptions {
     pub progress: bool,
 }
 
-/// `$SYSNOISE_NODE_TESTS`, else `<cache>/sysnoise/onnx-node-tests/onnx-<version>`.
+/// sysnoise's cache: `$SYSNOISE_CACHE_DIR`, else `<user cache dir>/sysnoise`.
+pub fn cache_root() -> PathBuf {
+    std::env::var_os("SYSNOISE_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|c| c.join("sysnoise")))
+        .unwrap_or_else(|| PathBuf::from(".cache/sysnoise"))
+}
+
+/// `$SYSNOISE_NODE_TESTS`, else `<cache>/onnx-node-tests/onnx-<version>`.
 pub fn default_cases_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SYSNOISE_NODE_TESTS") {
         return dir.into();
     }
-    let cache = std::env::var_os("SYSNOISE_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::cache_dir().map(|c| c.join("sysnoise")))
-        .unwrap_or_else(|| PathBuf::from(".cache/sysnoise"));
-    cache.join("onnx-node-tests").join(format!("onnx-{ONNX_VERSION}"))
+    cache_root()
+        .join("onnx-node-tests")
+        .join(format!("onnx-{ONNX_VERSION}"))
 }
 
 /// The project's `cases/xfail`.

@@ -20,6 +20,7 @@ pub mod pernode;
 pub mod registry;
 pub mod report;
 pub mod strategy;
+pub mod support;
 pub mod tolerance;
 pub mod values;
 pub mod worker;

@@ -65,6 +65,19 @@ enum Command {
     /// Benchmarks (speed targets live here, not in timed tests).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Which op × dtype of the catalog each runtime runs (probed once per runtime version and
+    /// cached; campaigns use it to ask runtimes only for what they can run).
+    Support {
+        /// Runtimes to probe (same syntax as compare).
+        #[arg(long, short, allow_hyphen_values = true)]
+        runtimes: Option<String>,
+        /// Probe again instead of using the cache.
+        #[arg(long)]
+        refresh: bool,
+        /// Print the matrices as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the runtimes sysnoise knows and whether each is usable here.
     Runtimes,
     /// Serve one runtime over stdin/stdout for `fuzz` (internal).
@@ -461,6 +474,21 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_support(runtimes: Option<&str>, refresh: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let specs = sysnoise::catalog::catalog();
+    let exe = std::env::current_exe().context("locating the sysnoise executable")?;
+    let matrices: Vec<_> = build_runtimes(runtimes)?
+        .iter()
+        .map(|rt| sysnoise::support::cached(&exe, rt.as_ref(), &specs, refresh))
+        .collect::<Result<_, _>>()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&matrices)?);
+    } else {
+        print!("{}", sysnoise::support::render(&matrices));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_runtimes() -> ExitCode {
     for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = match registry::build(info.name) {
@@ -480,6 +508,11 @@ fn main() -> ExitCode {
         Command::Conformance(args) => run_conformance(args),
         Command::Fuzz(args) => run_fuzz(args),
         Command::Bench(command) => run_bench(command),
+        Command::Support {
+            runtimes,
+            refresh,
+            json,
+        } => run_support(runtimes.as_deref(), refresh, json),
         Command::Runtimes => Ok(list_runtimes()),
         Command::Worker { runtime } => sysnoise::worker::serve(&runtime)
             .map(|()| ExitCode::SUCCESS)

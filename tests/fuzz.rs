@@ -180,3 +180,28 @@ fn the_cli_prints_json_and_exits_1_on_findings() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no op or family 'Frobnicate'"));
 }
+
+#[test]
+fn support_probing_measures_what_each_runtime_runs() {
+    let specs = sysnoise::catalog::catalog();
+    let reference = sysnoise::registry::build("reference").unwrap();
+    let tract = sysnoise::registry::build("tract").unwrap();
+    let matrix = sysnoise::support::probe_in_process(&*reference, &specs);
+    for spec in &specs {
+        for dtype in spec.dtypes {
+            assert!(
+                matrix.supports(spec.op_type, dtype.name()),
+                "the reference runs {} {dtype}",
+                spec.op_type
+            );
+        }
+    }
+    let tract_matrix = sysnoise::support::probe_in_process(&*tract, &specs);
+    assert!(tract_matrix.supports("Conv", "f32"));
+    assert!(!tract_matrix.supports("Erf", "f64"), "tract has no f64 Erf kernel");
+    let out = sysnoise(&["support", "--runtimes", "reference,tract", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[1]["runtime"], "tract");
+    assert!(json[1]["ops"]["Erf"]["f64"]["declined"].as_u64().unwrap() > 0);
+}

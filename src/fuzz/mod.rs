@@ -68,6 +68,14 @@ pub struct Campaign {
     /// Per runtime call; past it the runtime is recorded as hanging.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Generate only op × dtype pairs that at least two of the runtimes run (from the cached
+    /// support matrices, see `sysnoise support`).
+    #[serde(default = "default_true")]
+    pub supported_only: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for Campaign {
@@ -82,6 +90,7 @@ impl Default for Campaign {
             seed: 0,
             tolerances: ToleranceModel::default(),
             timeout_ms: default_timeout_ms(),
+            supported_only: true,
         }
     }
 }
@@ -386,9 +395,31 @@ impl Summary {
 /// Runs the campaign: cases `[next, cases)` where `next` comes from a saved state in `out`.
 pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineError> {
     let specs = catalog();
-    let pairs = campaign.pairs(&specs)?;
-    for name in &campaign.runtimes {
-        crate::registry::build(name)?;
+    let mut pairs = campaign.pairs(&specs)?;
+    let runtimes: Vec<_> = campaign
+        .runtimes
+        .iter()
+        .map(|n| crate::registry::build(n))
+        .collect::<Result<_, _>>()?;
+    if campaign.supported_only && runtimes.len() >= 2 {
+        let matrices: Vec<_> = runtimes
+            .iter()
+            .map(|rt| crate::support::cached(&options.worker_exe, rt.as_ref(), &specs, false))
+            .collect::<Result<_, _>>()?;
+        pairs.retain(|(spec, dtype)| {
+            matrices
+                .iter()
+                .filter(|m| m.supports(spec.op_type, dtype.name()))
+                .count()
+                >= 2
+        });
+        if pairs.is_empty() {
+            return Err(EngineError::Usage(format!(
+                "campaign '{}': no selected op × dtype runs on two of {} (see `sysnoise support`)",
+                campaign.name,
+                campaign.runtimes.join(", ")
+            )));
+        }
     }
     let store = options.out.as_deref().map(Store::open).transpose()?;
     let fingerprint = campaign.fingerprint();

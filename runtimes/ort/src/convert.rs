@@ -95,6 +95,11 @@ pub fn classify<R>(runtime: &str, error: &ort::Error<R>) -> RuntimeError {
             "Could not find an implementation",
             "No Op registered for",
             "Type Error: Type '",
+            // Kernel limitations ORT states itself ("... (layout == 1) are not supported",
+            // "does not support double yet", "Dilation not supported for AutoPadType::SAME").
+            "are not supported",
+            "does not support",
+            "not supported for",
             "is not a registered function/op",
             "Unsupported model IR version",
             "opset",
