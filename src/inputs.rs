@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use ndarray::{ArrayD, IxDyn};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sysnoise_boundary::{DType, IoSpec, Model, NamedTensors, Tensor, tensor_from_pb};
 
 use crate::error::EngineError;
 use crate::npy;
+use crate::values::{self, Regime};
 
 /// Loads inputs named by `--inputs` values: one `.npz`, one Polygraphy `.json`, one directory
 /// of TensorProto `.pb` files, or `.npy` files as `NAME=FILE.npy` (a bare `FILE.npy` for a
@@ -193,13 +193,6 @@ fn read_polygraphy_json(path: &Path) -> Result<NamedTensors, EngineError> {
         .collect()
 }
 
-/// Value regime of generated inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Regime {
-    /// Floats uniform in [-1, 1); signed ints in [-4, 4]; unsigned in [0, 8]; bools fair.
-    Typical,
-}
-
 /// Generates one value per model input from `seed`. Symbolic dims take `dims[name]` when
 /// given, else 1.
 pub fn generate(model: &Model, seed: u64, shapes: &HashMap<String, Vec<usize>>) -> Result<NamedTensors, EngineError> {
@@ -229,33 +222,10 @@ pub fn generate(model: &Model, seed: u64, shapes: &HashMap<String, Vec<usize>>) 
             };
             Ok((
                 spec.name.clone(),
-                random_tensor(&mut rng, dtype, &shape, Regime::Typical),
+                values::tensor(&mut rng, dtype, &shape, Regime::Typical),
             ))
         })
         .collect()
-}
-
-/// A tensor of random values in `regime`.
-pub fn random_tensor(rng: &mut impl Rng, dtype: DType, shape: &[usize], regime: Regime) -> Tensor {
-    let Regime::Typical = regime;
-    let count: usize = shape.iter().product();
-    let values: Vec<f64> = (0..count)
-        .map(|_| {
-            if dtype.is_float() {
-                rng.random_range(-1.0..1.0)
-            } else if dtype == DType::Bool {
-                f64::from(u8::from(rng.random_bool(0.5)))
-            } else if dtype.is_signed_int() {
-                f64::from(rng.random_range(-4i32..=4))
-            } else {
-                f64::from(rng.random_range(0u32..=8))
-            }
-        })
-        .collect();
-    Tensor::from_f64(
-        dtype,
-        &ArrayD::from_shape_vec(IxDyn(shape), values).expect("count matches shape"),
-    )
 }
 
 /// Parses `--shape NAME:1x3x224x224`.

@@ -8,31 +8,6 @@ use super::{FLOATS, FLOATS_AND_HALVES, InputDesc, OpCase, OpSpec, attr, broadcas
 
 const NUMERIC: &[DType] = &[DType::F32, DType::F16, DType::F64, DType::I32, DType::I64];
 
-/// Unary ops with no attributes, over floats.
-const PLAIN_UNARY: &[&str] = &[
-    "Abs",
-    "Neg",
-    "Exp",
-    "Log",
-    "Sqrt",
-    "Reciprocal",
-    "Sigmoid",
-    "Tanh",
-    "Relu",
-    "Erf",
-    "Floor",
-    "Ceil",
-    "Round",
-    "Sign",
-    "Sin",
-    "Cos",
-    "Softplus",
-    "Softsign",
-    "HardSwish",
-    "Selu",
-    "Mish",
-];
-
 /// Binary ops with multidirectional broadcasting.
 const BINARY: &[(&str, &[DType])] = &[
     ("Add", NUMERIC),
@@ -63,8 +38,11 @@ fn unary_spec(op: &'static str) -> OpSpec {
     }
 }
 
+/// Defines `PLAIN_UNARY` (unary ops with no attributes, over floats) and the strategy of each.
 macro_rules! plain_unary_fns {
     ($($op:literal),*) => {
+        const PLAIN_UNARY: &[&str] = &[$($op),*];
+
         fn plain_unary_strategy(op: &'static str) -> fn(DType) -> BoxedStrategy<OpCase> {
             match op {
                 $($op => |d| unary($op, d),)*
