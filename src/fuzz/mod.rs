@@ -243,10 +243,25 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
                 let symptom = match verdict {
                     Verdict::Agree | Verdict::Skipped => continue,
                     Verdict::Error => forced.get(&run.name).copied().unwrap_or(Symptom::ErrorVsSuccess),
+                    // An outvoted baseline (the reference) has zero error against itself: its
+                    // symptom is what the winner's outputs look like against it.
+                    Verdict::Diverge if run.name == runs[judgement.baseline].name => {
+                        output_symptom(&judgement, &runs[judgement.winner].name)
+                    }
                     Verdict::Diverge => output_symptom(&judgement, &run.name),
                 };
                 by_symptom.entry(symptom).or_default().push(run.name.clone());
-                details.insert(run.name.clone(), describe_run(run, &judgement));
+                let detail = if run.name == runs[judgement.baseline].name && *verdict == Verdict::Diverge {
+                    let winner = &runs[judgement.winner];
+                    format!(
+                        "outvoted; {} (and those agreeing with it) vs this: {}",
+                        winner.name,
+                        describe_run(winner, &judgement)
+                    )
+                } else {
+                    describe_run(run, &judgement)
+                };
+                details.insert(run.name.clone(), detail);
             }
         }
         // Nobody produced outputs, but some runtime crashed or hung: still a finding.
