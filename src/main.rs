@@ -479,7 +479,7 @@ fn run_support(runtimes: Option<&str>, refresh: bool, json: bool) -> anyhow::Res
     let exe = std::env::current_exe().context("locating the sysnoise executable")?;
     let matrices: Vec<_> = build_runtimes(runtimes)?
         .iter()
-        .map(|rt| sysnoise::support::cached(&exe, rt.as_ref(), &specs, refresh))
+        .map(|rt| sysnoise::support::cached(&exe, rt.as_ref(), &specs, refresh, sysnoise::support::PROBE_TIMEOUT))
         .collect::<Result<_, _>>()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&matrices)?);

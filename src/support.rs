@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -20,8 +21,8 @@ use crate::worker::{WorkOutcome, Worker};
 
 /// Generated cases tried per op × dtype.
 const PROBES_PER_PAIR: usize = 6;
-/// Per probe case, in a worker.
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The default per-case limit of a probe (`sysnoise support`).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How much of an op × dtype a runtime runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -69,13 +70,22 @@ pub fn catalog_fingerprint(specs: &[OpSpec]) -> String {
     format!("{hash:016x}")
 }
 
-/// Probes a runtime on a few generated cases of every op × dtype of the catalog. `declines`
-/// runs one case and says whether the runtime declined it.
+/// What one probe case showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Ran,
+    Declined,
+    /// Crashed or hung: supported (and worth fuzzing); the pair's other probes are skipped.
+    Misbehaved,
+}
+
+/// Probes a runtime on a few generated cases of every op × dtype of the catalog. `try_case`
+/// runs one case.
 pub fn probe(
     runtime: &str,
     version: String,
     specs: &[OpSpec],
-    declines: &mut dyn FnMut(&Model, &NamedTensors) -> bool,
+    try_case: &mut dyn FnMut(&Model, &NamedTensors) -> Probe,
 ) -> SupportMatrix {
     let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -89,14 +99,19 @@ pub fn probe(
                 };
                 let case = tree.current();
                 let (inputs, weights) = values::for_case(&case, &mut rng, Regime::Typical);
-                if declines(&case.model(&weights), &inputs) {
-                    support.declined += 1;
-                    let class = case.attribute_class();
-                    if !support.declined_classes.contains(&class) {
-                        support.declined_classes.push(class);
+                match try_case(&case.model(&weights), &inputs) {
+                    Probe::Declined => {
+                        support.declined += 1;
+                        let class = case.attribute_class();
+                        if !support.declined_classes.contains(&class) {
+                            support.declined_classes.push(class);
+                        }
                     }
-                } else {
-                    support.ran += 1;
+                    Probe::Ran => support.ran += 1,
+                    Probe::Misbehaved => {
+                        support.ran += 1;
+                        break;
+                    }
                 }
             }
             ops.entry(spec.op_type.to_string())
@@ -115,20 +130,30 @@ pub fn probe(
 /// Probes in this process (a runtime that aborts takes the process down: prefer
 /// [`probe_in_worker`] for untrusted runtimes).
 pub fn probe_in_process(runtime: &dyn Runtime, specs: &[OpSpec]) -> SupportMatrix {
-    probe(runtime.name(), runtime.version(), specs, &mut |model, inputs| {
-        guarded(runtime.name(), || runtime.prepare(model)?.run(inputs)).is_err_and(|e| e.is_unsupported())
-    })
+    probe(
+        runtime.name(),
+        runtime.version(),
+        specs,
+        &mut |model, inputs| match guarded(runtime.name(), || runtime.prepare(model)?.run(inputs)) {
+            Err(e) if e.is_unsupported() => Probe::Declined,
+            _ => Probe::Ran,
+        },
+    )
 }
 
-/// Probes in a worker process (`exe worker`): a crash or hang counts as "runs" (supported,
-/// and worth fuzzing).
-pub fn probe_in_worker(exe: &Path, runtime: &dyn Runtime, specs: &[OpSpec]) -> SupportMatrix {
+/// Probes in a worker process (`exe worker`), waiting at most `timeout` per case: a crash or
+/// hang counts as "runs" (supported, and worth fuzzing).
+pub fn probe_in_worker(exe: &Path, runtime: &dyn Runtime, specs: &[OpSpec], timeout: Duration) -> SupportMatrix {
     let mut worker = Worker::new(exe, runtime.name());
     probe(
         runtime.name(),
         runtime.version(),
         specs,
-        &mut |model, inputs| matches!(worker.run(model, inputs, PROBE_TIMEOUT), WorkOutcome::Done(Err(ref e)) if e.is_unsupported()),
+        &mut |model, inputs| match worker.run(model, inputs, timeout) {
+            WorkOutcome::Done(Err(e)) if e.is_unsupported() => Probe::Declined,
+            WorkOutcome::Done(_) => Probe::Ran,
+            WorkOutcome::Crashed(_) | WorkOutcome::TimedOut => Probe::Misbehaved,
+        },
     )
 }
 
@@ -146,12 +171,13 @@ fn cache_path(runtime: &dyn Runtime, specs: &[OpSpec]) -> PathBuf {
 }
 
 /// The cached matrix of `runtime` for this catalog, probing it (in worker processes of
-/// `exe`) and caching it when missing.
+/// `exe`, at most `timeout` per case) and caching it when missing.
 pub fn cached(
     exe: &Path,
     runtime: &dyn Runtime,
     specs: &[OpSpec],
     refresh: bool,
+    timeout: Duration,
 ) -> Result<SupportMatrix, EngineError> {
     let path = cache_path(runtime, specs);
     if !refresh
@@ -160,7 +186,7 @@ pub fn cached(
     {
         return Ok(matrix);
     }
-    let matrix = probe_in_worker(exe, runtime, specs);
+    let matrix = probe_in_worker(exe, runtime, specs, timeout);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         crate::atomic::write(&path, &serde_json::to_vec_pretty(&matrix).expect("serialisable"))?;

@@ -419,7 +419,15 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
     if campaign.supported_only && runtimes.len() >= 2 {
         let matrices: Vec<_> = runtimes
             .iter()
-            .map(|rt| crate::support::cached(&options.worker_exe, rt.as_ref(), &specs, false))
+            .map(|rt| {
+                crate::support::cached(
+                    &options.worker_exe,
+                    rt.as_ref(),
+                    &specs,
+                    false,
+                    Duration::from_millis(campaign.timeout_ms),
+                )
+            })
             .collect::<Result<_, _>>()?;
         pairs.retain(|(spec, dtype)| {
             matrices
