@@ -17,6 +17,9 @@ pub enum Regime {
     /// Mostly typical, with edge values mixed in: ±0, subnormals, ±max, halves (rounding ties),
     /// large magnitudes (large trig arguments), integer extremes.
     Edge,
+    /// Typical values, searched (redrawn at shrinking magnitudes) until the reference's outputs
+    /// are all finite, so no NaN/Inf hides a numeric divergence.
+    Finite,
 }
 
 impl Regime {
@@ -24,6 +27,7 @@ impl Regime {
         match self {
             Regime::Typical => "typical",
             Regime::Edge => "edge",
+            Regime::Finite => "finite",
         }
     }
 }
@@ -84,6 +88,14 @@ pub fn tensor(rng: &mut impl Rng, dtype: DType, shape: &[usize], regime: Regime)
         dtype,
         &ArrayD::from_shape_vec(IxDyn(shape), values).expect("count matches shape"),
     )
+}
+
+/// The same tensor with `f` applied to its float values (other dtypes unchanged).
+pub fn mapped(tensor: &Tensor, f: impl Fn(f64) -> f64) -> Tensor {
+    if !tensor.dtype().is_float() {
+        return tensor.clone();
+    }
+    Tensor::from_f64(tensor.dtype(), &tensor.to_f64_array().mapv(f))
 }
 
 /// Values for a case: `(graph inputs, weights)`. Weights are fed as graph inputs or become

@@ -205,3 +205,30 @@ fn support_probing_measures_what_each_runtime_runs() {
     assert_eq!(json[1]["runtime"], "tract");
     assert!(json[1]["ops"]["Erf"]["f64"]["declined"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn the_finite_regime_searches_values_until_reference_outputs_are_finite() {
+    let reference = sysnoise::registry::build("reference").unwrap();
+    let non_finite = |regime| {
+        let mut c = campaign(&["reference", "ort"], &["Log", "Reciprocal", "Pow"], 100, 3);
+        c.regime = regime;
+        (0..100)
+            .filter(|&i| {
+                let case = sysnoise::fuzz::replay(&c, i).unwrap();
+                let outputs = reference
+                    .prepare(&case.model)
+                    .and_then(|mut s| s.run(&case.inputs))
+                    .unwrap();
+                outputs
+                    .iter()
+                    .any(|(_, t)| t.to_f64_vec().iter().any(|v| !v.is_finite()))
+            })
+            .count()
+    };
+    let typical = non_finite(sysnoise::values::Regime::Typical);
+    assert!(
+        typical > 10,
+        "Log/Reciprocal/Pow of typical values are often NaN/Inf ({typical} of 100)"
+    );
+    assert_eq!(non_finite(sysnoise::values::Regime::Finite), 0);
+}

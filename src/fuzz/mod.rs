@@ -161,6 +161,14 @@ pub struct GeneratedCase {
     pub inputs: NamedTensors,
 }
 
+/// Case `index` of `campaign` exactly as a campaign run makes it (for replay and tests). Support
+/// filtering is not applied: use the campaign's own ops and dtypes.
+pub fn replay(campaign: &Campaign, index: u64) -> Result<GeneratedCase, EngineError> {
+    let specs = catalog();
+    let pairs = campaign.pairs(&specs)?;
+    generate(campaign, &pairs, index)
+}
+
 /// The seed of case `index`: splitmix64 of the campaign seed and the index.
 fn case_seed(seed: u64, index: u64) -> u64 {
     let mut z = seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -185,14 +193,63 @@ fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Resu
     if case.inputs.iter().any(|d| d.role == Role::Weight) {
         case.constant_weights = rng.random_bool(0.5);
     }
-    let (inputs, weights) = values::for_case(&case, &mut rng, campaign.regime);
-    let model = case.model(&weights);
+    let (inputs, model) = match campaign.regime {
+        Regime::Finite => finite_values(&case, &mut rng),
+        regime => {
+            let (inputs, weights) = values::for_case(&case, &mut rng, regime);
+            let model = case.model(&weights);
+            (inputs, model)
+        }
+    };
     Ok(GeneratedCase {
         index,
         case,
         model,
         inputs,
     })
+}
+
+/// Attempts of the finite-value search before keeping the last draw.
+const FINITE_ATTEMPTS: i32 = 8;
+
+/// How attempt `n` of the finite search reshapes typical values: first as drawn, then positive
+/// and away from zero (domains of Log, Sqrt, Reciprocal, Pow), then ever smaller magnitudes
+/// (against overflow in Exp, Pow, products), alternating signed and positive.
+fn finite_attempt_transform(attempt: i32) -> impl Fn(f64) -> f64 {
+    let scale = 0.5f64.powi(attempt / 2);
+    let positive = attempt % 2 == 1;
+    move |v| if positive { (v.abs() + 0.5) * scale } else { v * scale }
+}
+
+/// The NaN/Inf-avoiding search: draw typical values, run the (trusted, in-process) reference,
+/// and redraw (see [`finite_attempt_transform`]) until every output is finite. Keeps the last
+/// draw when no attempt succeeds.
+fn finite_values(case: &OpCase, rng: &mut ChaCha8Rng) -> (NamedTensors, Model) {
+    let reference = crate::registry::build(crate::compare::REFERENCE).expect("the reference is always available");
+    let mut last = None;
+    for attempt in 0..FINITE_ATTEMPTS {
+        let transform = finite_attempt_transform(attempt);
+        let (inputs, weights) = values::for_case(case, rng, Regime::Typical);
+        let reshape = |named: NamedTensors| -> NamedTensors {
+            named
+                .into_iter()
+                .map(|(n, t)| (n, values::mapped(&t, &transform)))
+                .collect()
+        };
+        let (inputs, weights) = (reshape(inputs), reshape(weights));
+        let model = case.model(&weights);
+        let finite = crate::guard::guarded(crate::compare::REFERENCE, || reference.prepare(&model)?.run(&inputs))
+            .is_ok_and(|outputs| {
+                outputs
+                    .iter()
+                    .all(|(_, t)| !t.dtype().is_float() || t.to_f64_vec().iter().all(|v| v.is_finite()))
+            });
+        if finite {
+            return (inputs, model);
+        }
+        last = Some((inputs, model));
+    }
+    last.expect("at least one attempt")
 }
 
 /// What one case showed.
