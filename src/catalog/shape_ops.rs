@@ -395,17 +395,28 @@ fn indices(d: usize, count: usize) -> BoxedStrategy<Vec<i64>> {
 fn gather(dtype: DType) -> BoxedStrategy<OpCase> {
     (small_shape(1..=4), shape(0..=2, 1..=3))
         .prop_flat_map(|(s, index_shape)| (Just(s.clone()), axis(s.len()), Just(index_shape)))
-        .prop_flat_map(|(s, axis, index_shape)| {
-            let d = s[normalised(axis, s.len())];
-            let n = index_shape.iter().product();
-            (Just(s), Just(axis), Just(index_shape), indices(d, n))
-        })
-        .prop_map(move |(s, axis, index_shape, values)| {
+        .prop_flat_map(move |(s, axis, index_shape)| with_indices("Gather", dtype, s, axis, index_shape))
+        .boxed()
+}
+
+/// An `op` (Gather, GatherElements) case on data of shape `s` with in-range int64 indices of
+/// `index_shape` along `axis`.
+fn with_indices(
+    op: &'static str,
+    dtype: DType,
+    s: Vec<usize>,
+    axis: i64,
+    index_shape: Vec<usize>,
+) -> BoxedStrategy<OpCase> {
+    let d = s[normalised(axis, s.len())];
+    let n = index_shape.iter().product();
+    indices(d, n)
+        .prop_map(move |values| {
             let inputs = vec![
-                InputDesc::data(dtype, s),
+                InputDesc::data(dtype, s.clone()),
                 InputDesc::fixed(i64_tensor(&index_shape, values)),
             ];
-            let mut case = OpCase::new("Gather", dtype, inputs, vec![attr::int("axis", axis)]);
+            let mut case = OpCase::new(op, dtype, inputs, vec![attr::int("axis", axis)]);
             case.opset = 13;
             case
         })
@@ -428,20 +439,7 @@ fn gather_elements(dtype: DType) -> BoxedStrategy<OpCase> {
             let at = normalised(axis, s.len());
             (Just(s.clone()), Just(axis), element_index_shape(&s, at))
         })
-        .prop_flat_map(|(s, axis, index_shape)| {
-            let d = s[normalised(axis, s.len())];
-            let n = index_shape.iter().product();
-            (Just(s), Just(axis), Just(index_shape), indices(d, n))
-        })
-        .prop_map(move |(s, axis, index_shape, values)| {
-            let inputs = vec![
-                InputDesc::data(dtype, s),
-                InputDesc::fixed(i64_tensor(&index_shape, values)),
-            ];
-            let mut case = OpCase::new("GatherElements", dtype, inputs, vec![attr::int("axis", axis)]);
-            case.opset = 13;
-            case
-        })
+        .prop_flat_map(move |(s, axis, index_shape)| with_indices("GatherElements", dtype, s, axis, index_shape))
         .boxed()
 }
 
