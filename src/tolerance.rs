@@ -67,6 +67,14 @@ impl std::fmt::Display for Tolerance {
     }
 }
 
+/// Ops whose spec fixes an internal precision below the output dtype: their default tolerance
+/// is that precision's. LayerNormalization and GroupNormalization compute "stage one" (mean and
+/// variance) in `stash_type`, float32 by default, even for double inputs.
+fn builtin_op_tolerance(op_type: &str, dtype: DType) -> Option<Tolerance> {
+    const STASH_TYPE_OPS: &[&str] = &["LayerNormalization", "GroupNormalization"];
+    (STASH_TYPE_OPS.contains(&op_type) && dtype == DType::F64).then(|| Tolerance::default_for(DType::F32))
+}
+
 /// Some fields of a [`Tolerance`], overriding the rest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +121,9 @@ impl ToleranceModel {
 
     /// The tolerance for an output of `dtype` produced by an `op_type` node.
     pub fn resolve(&self, output: Option<&str>, op_type: Option<&str>, dtype: DType) -> Tolerance {
-        let mut tol = Tolerance::default_for(dtype);
+        let mut tol = op_type
+            .and_then(|op| builtin_op_tolerance(op, dtype))
+            .unwrap_or_else(|| Tolerance::default_for(dtype));
         if let Some(patch) = self.defaults.get(dtype.name()) {
             tol = tol.apply(patch);
         }
@@ -204,6 +214,19 @@ mod tests {
         assert_eq!(
             model.resolve(Some("z"), Some("Relu"), DType::F16),
             Tolerance::default_for(DType::F16)
+        );
+    }
+
+    #[test]
+    fn stash_type_ops_get_their_internal_precision() {
+        let model = ToleranceModel::default();
+        assert_eq!(
+            model.resolve(None, Some("GroupNormalization"), DType::F64),
+            Tolerance::default_for(DType::F32)
+        );
+        assert_eq!(
+            model.resolve(None, Some("Relu"), DType::F64),
+            Tolerance::default_for(DType::F64)
         );
     }
 
