@@ -66,7 +66,8 @@ fn float_map(ctx: &OpContext, inputs: &[Option<Value>], f: impl Fn(f64) -> f64) 
     Ok(vec![Value::float(x.dtype, x.as_float()?.mapv(f))])
 }
 
-fn sigmoid(x: f64) -> f64 {
+/// `1 / (1 + e^-x)`, without overflow for large |x| (shared with the recurrent ops).
+pub(super) fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {

@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, Array3, Array4, ArrayD, ArrayView1, Ix2, Ix3, s};
 
 use super::Registry;
+use super::activation::sigmoid;
 use crate::context::OpContext;
 use crate::error::OpError;
 use crate::value::Value;
@@ -218,16 +219,6 @@ impl Activation {
             // log(1 + e^x), without overflow for large x.
             Activation::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
         }
-    }
-}
-
-/// `1 / (1 + e^-x)`, without overflow for large |x|.
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
     }
 }
 
