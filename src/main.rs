@@ -62,6 +62,31 @@ enum Command {
     ///   sysnoise fuzz cases/campaigns/pooling.yaml --json
     #[command(verbatim_doc_comment)]
     Fuzz(FuzzArgs),
+    /// Generate a random multi-op graph from the operator catalog, with its inputs.
+    ///
+    /// Every node is checked (and its output shapes inferred) by running it alone on the
+    /// reference as the graph grows, so the graph is valid by construction. Compare it with
+    /// `sysnoise compare OUT/model.onnx --inputs OUT/inputs --per-node`.
+    ///
+    /// Example:
+    ///   sysnoise generate --nodes 30 --seed 7 --dtypes f32 --out g7
+    #[command(verbatim_doc_comment)]
+    Generate {
+        /// Directory for model.onnx and inputs/.
+        #[arg(long)]
+        out: PathBuf,
+        /// Nodes in the graph (at most).
+        #[arg(long, default_value_t = 20)]
+        nodes: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Op types or catalog families, comma-separated (default: all).
+        #[arg(long)]
+        ops: Option<String>,
+        /// dtypes, comma-separated (default: f32).
+        #[arg(long, default_value = "f32")]
+        dtypes: String,
+    },
     /// Benchmarks (speed targets live here, not in timed tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -489,6 +514,47 @@ fn run_support(runtimes: Option<&str>, refresh: bool, json: bool) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_generate(
+    out: &std::path::Path,
+    nodes: usize,
+    seed: u64,
+    ops: Option<&str>,
+    dtypes: &str,
+) -> anyhow::Result<ExitCode> {
+    use rand::SeedableRng;
+    let campaign = fuzz::Campaign {
+        ops: ops.map(split_list).unwrap_or_default(),
+        dtypes: split_list(dtypes),
+        seed,
+        ..fuzz::Campaign::default()
+    };
+    let specs = sysnoise::catalog::catalog();
+    let pairs = campaign.pairs(&specs)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let graph = fuzz::graph::generate_graph(&pairs, nodes, &mut rng, sysnoise::values::Regime::Typical);
+    let inputs_dir = out.join("inputs");
+    if inputs_dir.exists() {
+        // Inputs of an earlier graph would be read as this one's.
+        std::fs::remove_dir_all(&inputs_dir).with_context(|| format!("clearing {}", inputs_dir.display()))?;
+    }
+    std::fs::create_dir_all(&inputs_dir).with_context(|| format!("creating {}", inputs_dir.display()))?;
+    sysnoise::atomic::write(&out.join("model.onnx"), &graph.model.to_bytes())?;
+    for (i, (name, tensor)) in graph.inputs.iter().enumerate() {
+        let bytes = prost::Message::encode_to_vec(&tensor.to_proto(name));
+        sysnoise::atomic::write(&inputs_dir.join(format!("input_{i}.pb")), &bytes)?;
+    }
+    println!(
+        "{} nodes ({}), {} inputs, seed {seed}\nwritten to {}\ncompare with: sysnoise compare {} --inputs {} --per-node",
+        graph.op_types.len(),
+        graph.op_types.join(" "),
+        graph.inputs.len(),
+        out.display(),
+        out.join("model.onnx").display(),
+        inputs_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_runtimes() -> ExitCode {
     for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = match registry::build(info.name) {
@@ -508,6 +574,13 @@ fn main() -> ExitCode {
         Command::Conformance(args) => run_conformance(args),
         Command::Fuzz(args) => run_fuzz(args),
         Command::Bench(command) => run_bench(command),
+        Command::Generate {
+            out,
+            nodes,
+            seed,
+            ops,
+            dtypes,
+        } => run_generate(&out, nodes, seed, ops.as_deref(), &dtypes),
         Command::Support {
             runtimes,
             refresh,

@@ -232,3 +232,38 @@ fn the_finite_regime_searches_values_until_reference_outputs_are_finite() {
     );
     assert_eq!(non_finite(sysnoise::values::Regime::Finite), 0);
 }
+
+#[test]
+fn generated_multi_op_graphs_are_valid_and_connected() {
+    use rand::SeedableRng;
+    let campaign = Campaign {
+        dtypes: vec!["f32".into()],
+        ..Campaign::default()
+    };
+    let specs = sysnoise::catalog::catalog();
+    let pairs = campaign.pairs(&specs).unwrap();
+    let reference = sysnoise::registry::build("reference").unwrap();
+    let ort = sysnoise::registry::build("ort").unwrap();
+    for seed in 0..4 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let graph = sysnoise::fuzz::graph::generate_graph(&pairs, 20, &mut rng, sysnoise::values::Regime::Typical);
+        let nodes = &graph.model.graph().node;
+        assert!(nodes.len() >= 15, "seed {seed}: only {} nodes", nodes.len());
+        let produced: std::collections::HashSet<&String> = nodes.iter().flat_map(|n| &n.output).collect();
+        let edges = nodes
+            .iter()
+            .flat_map(|n| &n.input)
+            .filter(|i| produced.contains(i))
+            .count();
+        assert!(edges > 0, "seed {seed}: no node consumes another's output");
+        reference
+            .prepare(&graph.model)
+            .and_then(|mut s| s.run(&graph.inputs))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        match ort.prepare(&graph.model).and_then(|mut s| s.run(&graph.inputs)) {
+            Ok(_) => {}
+            Err(e) if e.is_unsupported() => {}
+            Err(e) => panic!("seed {seed}: ORT rejects a generated graph: {e}"),
+        }
+    }
+}

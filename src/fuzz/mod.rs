@@ -2,6 +2,7 @@
 //! operator catalog, run on every runtime in worker processes (crash- and hang-proof), judged
 //! against the reference, and each distinct divergence is kept once, by signature.
 
+pub mod graph;
 pub mod signature;
 pub mod store;
 pub mod undefined;
@@ -123,7 +124,7 @@ impl Campaign {
     }
 
     /// The (op, dtype) pairs this campaign draws from, in a stable order.
-    fn pairs<'a>(&self, specs: &'a [OpSpec]) -> Result<Vec<(&'a OpSpec, DType)>, EngineError> {
+    pub fn pairs<'a>(&self, specs: &'a [OpSpec]) -> Result<Vec<(&'a OpSpec, DType)>, EngineError> {
         for wanted in &self.ops {
             if !specs.iter().any(|s| s.op_type == wanted || s.family == wanted) {
                 return Err(EngineError::Usage(format!(
