@@ -6,6 +6,8 @@ use sysnoise_boundary::DType;
 
 use super::{FLOATS, FLOATS_AND_HALVES, InputDesc, OpCase, OpSpec, attr, broadcastable_to, shape};
 
+const FAMILY: &str = "elementwise";
+
 const NUMERIC: &[DType] = &[DType::F32, DType::F16, DType::F64, DType::I32, DType::I64];
 
 /// Binary ops with multidirectional broadcasting.
@@ -30,12 +32,7 @@ fn unary(op: &'static str, dtype: DType) -> BoxedStrategy<OpCase> {
 
 fn unary_spec(op: &'static str) -> OpSpec {
     // A fn pointer cannot capture `op`, so each op gets its strategy through a lookup.
-    OpSpec {
-        op_type: op,
-        family: "elementwise",
-        dtypes: FLOATS_AND_HALVES,
-        strategy: plain_unary_strategy(op),
-    }
+    OpSpec::new(FAMILY, op, FLOATS_AND_HALVES, plain_unary_strategy(op))
 }
 
 /// Defines `PLAIN_UNARY` (unary ops with no attributes, over floats) and the strategy of each.
@@ -163,17 +160,6 @@ fn clip(dtype: DType) -> BoxedStrategy<OpCase> {
         .boxed()
 }
 
-macro_rules! spec {
-    ($op:literal, $dtypes:expr, $strategy:expr) => {
-        OpSpec {
-            op_type: $op,
-            family: "elementwise",
-            dtypes: $dtypes,
-            strategy: $strategy,
-        }
-    };
-}
-
 macro_rules! binary_fns {
     ($($op:literal),*) => {
         fn binary_strategy(op: &'static str) -> fn(DType) -> BoxedStrategy<OpCase> {
@@ -190,21 +176,22 @@ binary_fns!(
 
 pub fn specs() -> Vec<OpSpec> {
     let mut specs: Vec<OpSpec> = PLAIN_UNARY.iter().map(|op| unary_spec(op)).collect();
-    specs.extend(BINARY.iter().map(|(op, dtypes)| OpSpec {
-        op_type: op,
-        family: "elementwise",
-        dtypes,
-        strategy: binary_strategy(op),
-    }));
+    specs.extend(
+        BINARY
+            .iter()
+            .map(|(op, dtypes)| OpSpec::new(FAMILY, op, dtypes, binary_strategy(op))),
+    );
     specs.extend([
-        spec!("LeakyRelu", FLOATS_AND_HALVES, |d| with_alpha("LeakyRelu", d)),
-        spec!("Elu", FLOATS_AND_HALVES, |d| with_alpha("Elu", d)),
-        spec!("Celu", FLOATS, |d| with_alpha("Celu", d)),
-        spec!("HardSigmoid", FLOATS_AND_HALVES, |d| with_alpha("HardSigmoid", d)),
-        spec!("Gelu", FLOATS_AND_HALVES, gelu),
-        spec!("PRelu", FLOATS_AND_HALVES, prelu),
-        spec!("Where", NUMERIC, where_op),
-        spec!("Clip", NUMERIC, clip),
+        OpSpec::new(FAMILY, "LeakyRelu", FLOATS_AND_HALVES, |d| with_alpha("LeakyRelu", d)),
+        OpSpec::new(FAMILY, "Elu", FLOATS_AND_HALVES, |d| with_alpha("Elu", d)),
+        OpSpec::new(FAMILY, "Celu", FLOATS, |d| with_alpha("Celu", d)),
+        OpSpec::new(FAMILY, "HardSigmoid", FLOATS_AND_HALVES, |d| {
+            with_alpha("HardSigmoid", d)
+        }),
+        OpSpec::new(FAMILY, "Gelu", FLOATS_AND_HALVES, gelu),
+        OpSpec::new(FAMILY, "PRelu", FLOATS_AND_HALVES, prelu),
+        OpSpec::new(FAMILY, "Where", NUMERIC, where_op),
+        OpSpec::new(FAMILY, "Clip", NUMERIC, clip),
     ]);
     specs
 }

@@ -232,6 +232,23 @@ pub struct OpSpec {
     pub strategy: fn(DType) -> BoxedStrategy<OpCase>,
 }
 
+impl OpSpec {
+    /// A catalog entry (a non-capturing closure coerces to the `strategy` function pointer).
+    pub fn new(
+        family: &'static str,
+        op_type: &'static str,
+        dtypes: &'static [DType],
+        strategy: fn(DType) -> BoxedStrategy<OpCase>,
+    ) -> OpSpec {
+        OpSpec {
+            op_type,
+            family,
+            dtypes,
+            strategy,
+        }
+    }
+}
+
 impl std::fmt::Debug for OpSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpSpec")

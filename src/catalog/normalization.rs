@@ -10,6 +10,8 @@ use sysnoise_boundary::{DType, Tensor};
 
 use super::{FLOATS_AND_HALVES, InputDesc, OpCase, OpSpec, attr, shape};
 
+const FAMILY: &str = "normalization";
+
 /// `epsilon` left at its default (1e-5) or set.
 fn epsilon() -> BoxedStrategy<Vec<AttributeProto>> {
     select(vec![None, Some(1e-3f32), Some(0.1), Some(1e-6)])
@@ -137,23 +139,12 @@ fn lp_norm(dtype: DType) -> BoxedStrategy<OpCase> {
         .boxed()
 }
 
-macro_rules! spec {
-    ($op:literal, $strategy:expr) => {
-        OpSpec {
-            op_type: $op,
-            family: "normalization",
-            dtypes: FLOATS_AND_HALVES,
-            strategy: $strategy,
-        }
-    };
-}
-
 pub fn specs() -> Vec<OpSpec> {
     vec![
-        spec!("BatchNormalization", batch_norm),
-        spec!("InstanceNormalization", instance_norm),
-        spec!("LayerNormalization", layer_norm),
-        spec!("GroupNormalization", group_norm),
-        spec!("LpNormalization", lp_norm),
+        OpSpec::new(FAMILY, "BatchNormalization", FLOATS_AND_HALVES, batch_norm),
+        OpSpec::new(FAMILY, "InstanceNormalization", FLOATS_AND_HALVES, instance_norm),
+        OpSpec::new(FAMILY, "LayerNormalization", FLOATS_AND_HALVES, layer_norm),
+        OpSpec::new(FAMILY, "GroupNormalization", FLOATS_AND_HALVES, group_norm),
+        OpSpec::new(FAMILY, "LpNormalization", FLOATS_AND_HALVES, lp_norm),
     ]
 }

@@ -9,6 +9,8 @@ use sysnoise_boundary::onnx::AttributeProto;
 use super::conv::{Window, limits_for, window};
 use super::{FLOATS_AND_HALVES, InputDesc, OpCase, OpSpec, attr};
 
+const FAMILY: &str = "pool";
+
 /// MaxPool also takes 8-bit integers (opset 12).
 const MAX_POOL_TYPES: &[DType] = &[DType::F32, DType::F16, DType::F64, DType::I8, DType::U8];
 
@@ -139,27 +141,17 @@ fn global_lp_pool(dtype: DType) -> BoxedStrategy<OpCase> {
         .boxed()
 }
 
-macro_rules! spec {
-    ($op:literal, $dtypes:expr, $strategy:expr) => {
-        OpSpec {
-            op_type: $op,
-            family: "pool",
-            dtypes: $dtypes,
-            strategy: $strategy,
-        }
-    };
-}
-
 pub fn specs() -> Vec<OpSpec> {
     vec![
-        spec!("MaxPool", MAX_POOL_TYPES, max_pool),
-        spec!("AveragePool", FLOATS_AND_HALVES, average_pool),
-        spec!("LpPool", FLOATS_AND_HALVES, lp_pool),
-        spec!("GlobalMaxPool", FLOATS_AND_HALVES, |d| global("GlobalMaxPool", d)),
-        spec!("GlobalAveragePool", FLOATS_AND_HALVES, |d| global(
-            "GlobalAveragePool",
-            d
-        )),
-        spec!("GlobalLpPool", FLOATS_AND_HALVES, global_lp_pool),
+        OpSpec::new(FAMILY, "MaxPool", MAX_POOL_TYPES, max_pool),
+        OpSpec::new(FAMILY, "AveragePool", FLOATS_AND_HALVES, average_pool),
+        OpSpec::new(FAMILY, "LpPool", FLOATS_AND_HALVES, lp_pool),
+        OpSpec::new(FAMILY, "GlobalMaxPool", FLOATS_AND_HALVES, |d| {
+            global("GlobalMaxPool", d)
+        }),
+        OpSpec::new(FAMILY, "GlobalAveragePool", FLOATS_AND_HALVES, |d| {
+            global("GlobalAveragePool", d)
+        }),
+        OpSpec::new(FAMILY, "GlobalLpPool", FLOATS_AND_HALVES, global_lp_pool),
     ]
 }

@@ -7,6 +7,8 @@ use sysnoise_boundary::DType;
 use super::shape_ops::{axes_subset, axis, i64s, small_shape};
 use super::{FLOATS_AND_HALVES, InputDesc, OpCase, OpSpec, attr};
 
+const FAMILY: &str = "reduce";
+
 /// Types with an exact reduction (sums, products, extremes).
 const NUMERIC: &[DType] = &[DType::F32, DType::F16, DType::F64, DType::I32, DType::I64];
 /// Types ReduceMax/ReduceMin order (bool from opset 20).
@@ -127,30 +129,21 @@ fn arg_extreme(op: &'static str, dtype: DType) -> BoxedStrategy<OpCase> {
         .boxed()
 }
 
-macro_rules! spec {
-    ($op:literal, $dtypes:expr, $strategy:expr) => {
-        OpSpec {
-            op_type: $op,
-            family: "reduce",
-            dtypes: $dtypes,
-            strategy: $strategy,
-        }
-    };
-}
-
 pub fn specs() -> Vec<OpSpec> {
     vec![
-        spec!("ReduceSum", NUMERIC, |d| reduce("ReduceSum", d)),
-        spec!("ReduceMean", NUMERIC, |d| reduce("ReduceMean", d)),
-        spec!("ReduceMax", ORDERED, |d| reduce("ReduceMax", d)),
-        spec!("ReduceMin", ORDERED, |d| reduce("ReduceMin", d)),
-        spec!("ReduceProd", NUMERIC, |d| reduce("ReduceProd", d)),
-        spec!("ReduceL1", NUMERIC, |d| reduce("ReduceL1", d)),
-        spec!("ReduceL2", FLOATS_AND_HALVES, |d| reduce("ReduceL2", d)),
-        spec!("ReduceLogSum", FLOATS_AND_HALVES, |d| reduce("ReduceLogSum", d)),
-        spec!("ReduceLogSumExp", FLOATS_AND_HALVES, |d| reduce("ReduceLogSumExp", d)),
-        spec!("ReduceSumSquare", NUMERIC, |d| reduce("ReduceSumSquare", d)),
-        spec!("ArgMax", ARG_TYPES, |d| arg_extreme("ArgMax", d)),
-        spec!("ArgMin", ARG_TYPES, |d| arg_extreme("ArgMin", d)),
+        OpSpec::new(FAMILY, "ReduceSum", NUMERIC, |d| reduce("ReduceSum", d)),
+        OpSpec::new(FAMILY, "ReduceMean", NUMERIC, |d| reduce("ReduceMean", d)),
+        OpSpec::new(FAMILY, "ReduceMax", ORDERED, |d| reduce("ReduceMax", d)),
+        OpSpec::new(FAMILY, "ReduceMin", ORDERED, |d| reduce("ReduceMin", d)),
+        OpSpec::new(FAMILY, "ReduceProd", NUMERIC, |d| reduce("ReduceProd", d)),
+        OpSpec::new(FAMILY, "ReduceL1", NUMERIC, |d| reduce("ReduceL1", d)),
+        OpSpec::new(FAMILY, "ReduceL2", FLOATS_AND_HALVES, |d| reduce("ReduceL2", d)),
+        OpSpec::new(FAMILY, "ReduceLogSum", FLOATS_AND_HALVES, |d| reduce("ReduceLogSum", d)),
+        OpSpec::new(FAMILY, "ReduceLogSumExp", FLOATS_AND_HALVES, |d| {
+            reduce("ReduceLogSumExp", d)
+        }),
+        OpSpec::new(FAMILY, "ReduceSumSquare", NUMERIC, |d| reduce("ReduceSumSquare", d)),
+        OpSpec::new(FAMILY, "ArgMax", ARG_TYPES, |d| arg_extreme("ArgMax", d)),
+        OpSpec::new(FAMILY, "ArgMin", ARG_TYPES, |d| arg_extreme("ArgMin", d)),
     ]
 }

@@ -9,6 +9,8 @@ use sysnoise_boundary::{DType, Tensor};
 
 use super::{InputDesc, OpCase, OpSpec, Role, attr, broadcastable_to, shape};
 
+const FAMILY: &str = "shape_ops";
+
 /// Element types for ops that only move data.
 const MOVABLE: &[DType] = &[
     DType::F32,
@@ -685,33 +687,22 @@ fn cast(dtype: DType) -> BoxedStrategy<OpCase> {
         .boxed()
 }
 
-macro_rules! spec {
-    ($op:literal, $dtypes:expr, $strategy:expr) => {
-        OpSpec {
-            op_type: $op,
-            family: "shape_ops",
-            dtypes: $dtypes,
-            strategy: $strategy,
-        }
-    };
-}
-
 pub fn specs() -> Vec<OpSpec> {
     vec![
-        spec!("Reshape", MOVABLE, reshape),
-        spec!("Transpose", MOVABLE, transpose),
-        spec!("Concat", MOVABLE, concat),
-        spec!("Split", MOVABLE, split),
-        spec!("Slice", MOVABLE, slice),
-        spec!("Gather", MOVABLE, gather),
-        spec!("GatherElements", MOVABLE, gather_elements),
-        spec!("Pad", MOVABLE, pad),
-        spec!("Squeeze", MOVABLE, squeeze),
-        spec!("Unsqueeze", MOVABLE, unsqueeze),
-        spec!("Flatten", MOVABLE, flatten),
-        spec!("Expand", MOVABLE, expand),
-        spec!("Tile", MOVABLE, tile),
-        spec!("Cast", CAST_TYPES, cast),
+        OpSpec::new(FAMILY, "Reshape", MOVABLE, reshape),
+        OpSpec::new(FAMILY, "Transpose", MOVABLE, transpose),
+        OpSpec::new(FAMILY, "Concat", MOVABLE, concat),
+        OpSpec::new(FAMILY, "Split", MOVABLE, split),
+        OpSpec::new(FAMILY, "Slice", MOVABLE, slice),
+        OpSpec::new(FAMILY, "Gather", MOVABLE, gather),
+        OpSpec::new(FAMILY, "GatherElements", MOVABLE, gather_elements),
+        OpSpec::new(FAMILY, "Pad", MOVABLE, pad),
+        OpSpec::new(FAMILY, "Squeeze", MOVABLE, squeeze),
+        OpSpec::new(FAMILY, "Unsqueeze", MOVABLE, unsqueeze),
+        OpSpec::new(FAMILY, "Flatten", MOVABLE, flatten),
+        OpSpec::new(FAMILY, "Expand", MOVABLE, expand),
+        OpSpec::new(FAMILY, "Tile", MOVABLE, tile),
+        OpSpec::new(FAMILY, "Cast", CAST_TYPES, cast),
     ]
 }
 
