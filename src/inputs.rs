@@ -152,6 +152,17 @@ fn read_pb_dir(dir: &Path, declared: &[IoSpec]) -> Result<NamedTensors, EngineEr
         .collect()
 }
 
+/// Writes `inputs` into an existing `dir` as `input_<i>.pb` TensorProto files, the layout
+/// [`load`] reads back (a directory argument of `--inputs`).
+pub fn write_pb_dir(dir: &Path, inputs: &NamedTensors) -> Result<(), EngineError> {
+    for (i, (name, tensor)) in inputs.iter().enumerate() {
+        let path = dir.join(format!("input_{i}.pb"));
+        std::fs::write(&path, prost::Message::encode_to_vec(&tensor.to_proto(name)))
+            .map_err(|e| EngineError::io(&path, e))?;
+    }
+    Ok(())
+}
+
 /// Sort key: the number in `input_12.pb`, so 12 comes after 2.
 fn pb_index(path: &Path) -> (usize, String) {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();

@@ -539,10 +539,7 @@ fn run_generate(
     }
     std::fs::create_dir_all(&inputs_dir).with_context(|| format!("creating {}", inputs_dir.display()))?;
     sysnoise::atomic::write(&out.join("model.onnx"), &graph.model.to_bytes())?;
-    for (i, (name, tensor)) in graph.inputs.iter().enumerate() {
-        let bytes = prost::Message::encode_to_vec(&tensor.to_proto(name));
-        sysnoise::atomic::write(&inputs_dir.join(format!("input_{i}.pb")), &bytes)?;
-    }
+    inputs::write_pb_dir(&inputs_dir, &graph.inputs)?;
     println!(
         "{} nodes ({}), {} inputs, seed {seed}\nwritten to {}\ncompare with: sysnoise compare {} --inputs {} --per-node",
         graph.op_types.len(),

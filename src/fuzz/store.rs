@@ -99,10 +99,7 @@ impl Store {
         std::fs::write(tmp.path().join("model.onnx"), model.to_bytes()).map_err(|e| io(tmp.path(), e))?;
         let input_dir = tmp.path().join("inputs");
         std::fs::create_dir(&input_dir).map_err(|e| io(&input_dir, e))?;
-        for (i, (name, tensor)) in inputs.iter().enumerate() {
-            let bytes = prost::Message::encode_to_vec(&tensor.to_proto(name));
-            std::fs::write(input_dir.join(format!("input_{i}.pb")), bytes).map_err(|e| io(&input_dir, e))?;
-        }
+        crate::inputs::write_pb_dir(&input_dir, inputs)?;
         let json = serde_json::to_vec_pretty(record).expect("record serialises");
         std::fs::write(tmp.path().join("finding.json"), json).map_err(|e| io(tmp.path(), e))?;
         let tmp_path = tmp.keep();
