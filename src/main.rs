@@ -149,9 +149,14 @@ struct FuzzArgs {
     /// dtypes to generate, comma-separated (default: every dtype of each op).
     #[arg(long)]
     dtypes: Option<String>,
-    /// Value regime of the inputs: typical or edge.
+    /// Value regime of the inputs: typical, edge, or finite (values searched so that every
+    /// output, and in graphs every intermediate, stays finite on the reference).
     #[arg(long)]
     regime: Option<String>,
+    /// Nodes per case: 1 (single-op cases, the default) or more for random multi-op DAGs; a
+    /// graph's divergence is attributed to the first node that diverges alone.
+    #[arg(long)]
+    nodes: Option<usize>,
     /// Number of cases.
     #[arg(long)]
     cases: Option<u64>,
@@ -379,7 +384,13 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(regime) = &args.regime {
         campaign.regime = serde_yaml_ng::from_str(regime)
-            .map_err(|_| EngineError::Usage(format!("--regime '{regime}': expected typical or edge")))?;
+            .map_err(|_| EngineError::Usage(format!("--regime '{regime}': expected typical, edge or finite")))?;
+    }
+    if let Some(nodes) = args.nodes {
+        if nodes == 0 {
+            return Err(EngineError::Usage("--nodes must be at least 1".into()).into());
+        }
+        campaign.nodes = nodes;
     }
     campaign.cases = args
         .cases

@@ -10,6 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use sysnoise_boundary::{DType, GraphBuilder, Model, NamedTensors, Tensor};
 
+use super::FINITE_ATTEMPTS;
 use crate::catalog::{OpCase, OpSpec, Role};
 use crate::compare::REFERENCE;
 use crate::guard::guarded;
@@ -38,7 +39,12 @@ pub struct GraphCase {
     pub inputs: NamedTensors,
     /// Op type of each node, in order.
     pub op_types: Vec<&'static str>,
+    /// The catalog case behind each node, in node order (for signatures and undefined rules).
+    pub cases: Vec<OpCase>,
 }
+
+/// Candidate nodes drafted for each insertion; the one consuming most existing values joins.
+const DRAFTS: usize = 3;
 
 fn case_from(spec: &OpSpec, dtype: DType, rng: &mut ChaCha8Rng) -> Option<OpCase> {
     let seed: [u8; 32] = rng.random();
@@ -48,22 +54,57 @@ fn case_from(spec: &OpSpec, dtype: DType, rng: &mut ChaCha8Rng) -> Option<OpCase
 }
 
 /// Chooses, for each data input, an existing value to consume (`Some(index into pool)`).
-/// Unary elementwise ops take any value of their dtype (their shape adapts); other ops take
-/// values of exactly the shape their case asks for.
+/// Unary elementwise ops take any value of their dtype (their shape adapts); broadcasting
+/// elementwise ops take any value as first operand and give the others its shape or a
+/// suffix of it (broadcasting); other ops take values of exactly the shape their case asks for.
 fn connect(spec: &OpSpec, case: &mut OpCase, pool: &[Available], rng: &mut ChaCha8Rng) -> Vec<Option<usize>> {
     let mut sources = vec![None; case.inputs.len()];
-    let unary = spec.family == "elementwise" && case.inputs.len() == 1 && case.inputs[0].role == Role::Data;
+    let all_data = case.inputs.iter().all(|d| d.role == Role::Data);
+    let adapts = spec.family == "elementwise" && all_data;
+    let mut first_shape: Option<Vec<usize>> = None;
     for (i, input) in case.inputs.iter_mut().enumerate().filter(|(_, d)| d.role == Role::Data) {
+        if let (true, Some(first)) = (adapts, &first_shape) {
+            // Later operands of a broadcasting op: the first's shape or a suffix of it.
+            let drop = rng.random_range(0..=first.len());
+            input.shape = first[drop..].to_vec();
+        }
+        let free = adapts && first_shape.is_none();
         let candidates: Vec<usize> = (0..pool.len())
-            .filter(|&j| pool[j].tensor.dtype() == input.dtype && (unary || pool[j].tensor.shape() == input.shape))
+            .filter(|&j| pool[j].tensor.dtype() == input.dtype && (free || pool[j].tensor.shape() == input.shape))
             .collect();
         if !candidates.is_empty() && rng.random_bool(0.85) {
             let chosen = candidates[rng.random_range(0..candidates.len())];
             input.shape = pool[chosen].tensor.shape().to_vec();
             sources[i] = Some(chosen);
         }
+        if adapts && first_shape.is_none() {
+            first_shape = Some(input.shape.clone());
+        }
     }
     sources
+}
+
+/// Fresh values for the unconnected inputs of a node and its weights. In the finite regime,
+/// attempt `n` reshapes typical values as the single-op search does.
+fn fresh_values(case: &OpCase, rng: &mut ChaCha8Rng, regime: Regime, attempt: i32) -> (NamedTensors, NamedTensors) {
+    if regime != Regime::Finite {
+        return values::for_case(case, rng, regime);
+    }
+    let transform = super::finite_attempt_transform(attempt);
+    let (inputs, weights) = values::for_case(case, rng, Regime::Typical);
+    let reshape = |named: NamedTensors| -> NamedTensors {
+        named
+            .into_iter()
+            .map(|(n, t)| (n, values::mapped(&t, &transform)))
+            .collect()
+    };
+    (reshape(inputs), reshape(weights))
+}
+
+fn all_finite(outputs: &NamedTensors) -> bool {
+    outputs
+        .iter()
+        .all(|(_, t)| !t.dtype().is_float() || t.to_f64_vec().iter().all(|v| v.is_finite()))
 }
 
 /// A random DAG of up to `nodes` nodes from the catalog pairs (f32 ones are the glue).
@@ -74,30 +115,57 @@ pub fn generate_graph(pairs: &[(&OpSpec, DType)], nodes: usize, rng: &mut ChaCha
     let mut graph_inputs: NamedTensors = Vec::new();
     let mut consumed: HashSet<String> = HashSet::new();
     let mut op_types = Vec::new();
+    let mut cases = Vec::new();
     let mut attempts = 0;
     while op_types.len() < nodes && attempts < nodes * 10 {
         attempts += 1;
-        let (spec, dtype) = pairs[rng.random_range(0..pairs.len())];
-        let Some(mut case) = case_from(spec, dtype, rng) else {
+        let mut best: Option<(OpCase, Vec<Option<usize>>)> = None;
+        for _ in 0..DRAFTS {
+            let (spec, dtype) = pairs[rng.random_range(0..pairs.len())];
+            let Some(mut draft) = case_from(spec, dtype, rng) else {
+                continue;
+            };
+            let sources = connect(spec, &mut draft, &pool, rng);
+            let connected = sources.iter().flatten().count();
+            if best
+                .as_ref()
+                .is_none_or(|(_, s)| connected > s.iter().flatten().count())
+            {
+                best = Some((draft, sources));
+            }
+        }
+        let Some((case, sources)) = best else {
             continue;
         };
-        let sources = connect(spec, &mut case, &pool, rng);
-        let (fresh, weights) = values::for_case(&case, rng, regime);
         let local_names = case.input_names();
-        // Feeds of the node alone: upstream values where connected, fresh ones elsewhere.
-        let feeds: NamedTensors = fresh
-            .iter()
-            .map(|(name, tensor)| {
-                let i = local_names
-                    .iter()
-                    .position(|n| n == name)
-                    .expect("fresh values use the case's names");
-                let value = sources[i].map_or_else(|| tensor.clone(), |j| pool[j].tensor.clone());
-                (name.clone(), value)
-            })
-            .collect();
-        let single = case.model(&weights);
-        let Ok(outputs) = guarded(REFERENCE, || reference.prepare(&single)?.run(&feeds)) else {
+        // Run the node alone on the reference, fed upstream values where connected and fresh
+        // ones elsewhere; in the finite regime, redraw the fresh ones until every output is
+        // finite (upstream values are finite already), else drop the node.
+        let attempts_allowed = if regime == Regime::Finite { FINITE_ATTEMPTS } else { 1 };
+        let mut accepted = None;
+        for attempt in 0..attempts_allowed {
+            let (fresh, weights) = fresh_values(&case, rng, regime, attempt);
+            let feeds: NamedTensors = fresh
+                .iter()
+                .map(|(name, tensor)| {
+                    let i = local_names
+                        .iter()
+                        .position(|n| n == name)
+                        .expect("fresh values use the case's names");
+                    let value = sources[i].map_or_else(|| tensor.clone(), |j| pool[j].tensor.clone());
+                    (name.clone(), value)
+                })
+                .collect();
+            let single = case.model(&weights);
+            let Ok(outputs) = guarded(REFERENCE, || reference.prepare(&single)?.run(&feeds)) else {
+                break;
+            };
+            if regime != Regime::Finite || all_finite(&outputs) {
+                accepted = Some((feeds, weights, outputs));
+                break;
+            }
+        }
+        let Some((feeds, weights, outputs)) = accepted else {
             continue;
         };
         let prefix = format!("n{}", op_types.len());
@@ -141,6 +209,7 @@ pub fn generate_graph(pairs: &[(&OpSpec, DType)], nodes: usize, rng: &mut ChaCha
             pool.push(Available { name, tensor });
         }
         op_types.push(case.op_type);
+        cases.push(case);
     }
     for value in pool.iter().filter(|v| !consumed.contains(&v.name)) {
         g.output(&value.name, value.tensor.dtype());
@@ -149,5 +218,6 @@ pub fn generate_graph(pairs: &[(&OpSpec, DType)], nodes: usize, rng: &mut ChaCha
         model: g.build(),
         inputs: graph_inputs,
         op_types,
+        cases,
     }
 }

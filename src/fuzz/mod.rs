@@ -73,6 +73,15 @@ pub struct Campaign {
     /// support matrices, see `sysnoise support`).
     #[serde(default = "default_true")]
     pub supported_only: bool,
+    /// Nodes per case: 1 makes single-op cases; more makes random DAGs of up to that many
+    /// nodes (see [`graph`]), whose divergences are attributed to the first node that
+    /// diverges alone.
+    #[serde(default = "default_nodes")]
+    pub nodes: usize,
+}
+
+fn default_nodes() -> usize {
+    1
 }
 
 fn default_true() -> bool {
@@ -92,6 +101,7 @@ impl Default for Campaign {
             tolerances: ToleranceModel::default(),
             timeout_ms: default_timeout_ms(),
             supported_only: true,
+            nodes: default_nodes(),
         }
     }
 }
@@ -119,6 +129,7 @@ impl Campaign {
             self.regime,
             self.seed,
             &self.tolerances,
+            self.nodes,
         );
         serde_json::to_string(&key).expect("serialisable")
     }
@@ -157,9 +168,24 @@ impl Campaign {
 /// A generated case, ready to run.
 pub struct GeneratedCase {
     pub index: u64,
-    pub case: OpCase,
+    /// The catalog case of each node, in node order (one for a single-op case).
+    pub nodes: Vec<OpCase>,
     pub model: Model,
     pub inputs: NamedTensors,
+}
+
+impl GeneratedCase {
+    /// The op and its attributes for a single-op case; the node count and ops for a graph.
+    pub fn describe(&self) -> String {
+        match self.nodes.as_slice() {
+            [single] => single.describe(),
+            nodes => format!(
+                "graph of {} nodes: {}",
+                nodes.len(),
+                nodes.iter().map(|n| n.op_type).collect::<Vec<_>>().join(" ")
+            ),
+        }
+    }
 }
 
 /// Case `index` of `campaign` exactly as a campaign run makes it (for replay and tests). Support
@@ -181,6 +207,15 @@ fn case_seed(seed: u64, index: u64) -> u64 {
 /// Case `index` of the campaign: the same `(seed, index)` always gives the same case.
 fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Result<GeneratedCase, EngineError> {
     let mut rng = ChaCha8Rng::seed_from_u64(case_seed(campaign.seed, index));
+    if campaign.nodes > 1 {
+        let built = graph::generate_graph(pairs, campaign.nodes, &mut rng, campaign.regime);
+        return Ok(GeneratedCase {
+            index,
+            nodes: built.cases,
+            model: built.model,
+            inputs: built.inputs,
+        });
+    }
     let (spec, dtype) = pairs[rng.random_range(0..pairs.len())];
     let runner_seed: [u8; 32] = rng.random();
     let mut runner = TestRunner::new_with_rng(
@@ -204,7 +239,7 @@ fn generate(campaign: &Campaign, pairs: &[(&OpSpec, DType)], index: u64) -> Resu
     };
     Ok(GeneratedCase {
         index,
-        case,
+        nodes: vec![case],
         model,
         inputs,
     })
@@ -253,6 +288,19 @@ fn finite_values(case: &OpCase, rng: &mut ChaCha8Rng) -> (NamedTensors, Model) {
     last.expect("at least one attempt")
 }
 
+/// The smallest model that shows a case's findings: the case itself, or for a graph the
+/// culprit node alone fed the reference's values (the whole graph kept beside it).
+struct Reproducer {
+    model: Model,
+    inputs: NamedTensors,
+    example: String,
+    culprit_node: Option<String>,
+    graph: Option<(Model, NamedTensors)>,
+}
+
+/// A finding's signature with each runtime's message or metrics, for humans.
+type Found = (Signature, BTreeMap<String, String>);
+
 /// What one case showed.
 struct CaseResult {
     index: u64,
@@ -260,10 +308,41 @@ struct CaseResult {
     skipped: bool,
     /// The case meets a rule of cases/undefined.yaml: its divergences are not findings.
     undefined: bool,
-    findings: Vec<(Signature, BTreeMap<String, String>)>,
+    /// A graph's numeric divergence that no node shows alone (accumulated rounding).
+    unattributed: bool,
+    findings: Vec<Found>,
+    /// Set when there are findings.
+    reproducer: Option<Reproducer>,
 }
 
-fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campaign) -> Result<CaseResult, EngineError> {
+impl CaseResult {
+    fn nothing(index: u64) -> CaseResult {
+        CaseResult {
+            index,
+            skipped: false,
+            undefined: false,
+            unattributed: false,
+            findings: Vec::new(),
+            reproducer: None,
+        }
+    }
+}
+
+/// What the runs of one model showed: the diverging runtimes by symptom, with details.
+struct Observed {
+    /// Nothing to compare (fewer than two results and no failure).
+    skipped: bool,
+    by_symptom: BTreeMap<Symptom, Vec<String>>,
+    details: BTreeMap<String, String>,
+}
+
+/// Runs `model` on every worker and judges the results.
+fn observe(
+    workers: &mut [Worker],
+    model: &Model,
+    inputs: &NamedTensors,
+    campaign: &Campaign,
+) -> Result<Observed, EngineError> {
     let timeout = Duration::from_millis(campaign.timeout_ms);
     let mut runs = Vec::new();
     let mut forced: HashMap<String, Symptom> = HashMap::new();
@@ -271,7 +350,7 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
     // keep the cores busy).
     for worker in workers.iter_mut() {
         let name = worker.runtime().to_string();
-        let outputs = match worker.run(&generated.model, &generated.inputs, timeout) {
+        let outputs = match worker.run(model, inputs, timeout) {
             WorkOutcome::Done(Err(e @ RuntimeError::Unavailable { .. })) => return Err(EngineError::Runtime(e)),
             WorkOutcome::Done(result) => result,
             WorkOutcome::Crashed(how) => {
@@ -292,9 +371,12 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
     let failed = runs
         .iter()
         .any(|r| r.outputs.as_ref().is_err_and(|e| !e.is_unsupported()));
-    let mut by_symptom: BTreeMap<Symptom, Vec<String>> = BTreeMap::new();
-    let mut details = BTreeMap::new();
-    match judge(&generated.model, &runs, &campaign.tolerances) {
+    let mut observed = Observed {
+        skipped: false,
+        by_symptom: BTreeMap::new(),
+        details: BTreeMap::new(),
+    };
+    match judge(model, &runs, &campaign.tolerances) {
         // Something to compare: two results, or one result and a runtime that failed.
         Some(judgement) if ran >= 2 || failed => {
             for (run, verdict) in runs.iter().zip(&judgement.verdicts) {
@@ -308,7 +390,7 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
                     }
                     Verdict::Diverge => output_symptom(&judgement, &run.name),
                 };
-                by_symptom.entry(symptom).or_default().push(run.name.clone());
+                observed.by_symptom.entry(symptom).or_default().push(run.name.clone());
                 let detail = if run.name == runs[judgement.baseline].name && *verdict == Verdict::Diverge {
                     let winner = &runs[judgement.winner];
                     format!(
@@ -319,54 +401,159 @@ fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campai
                 } else {
                     describe_run(run, &judgement)
                 };
-                details.insert(run.name.clone(), detail);
+                observed.details.insert(run.name.clone(), detail);
             }
         }
         // Nobody produced outputs, but some runtime crashed or hung: still a finding.
         None if !forced.is_empty() => {
             for run in runs.iter().filter(|r| forced.contains_key(&r.name)) {
-                by_symptom.entry(forced[&run.name]).or_default().push(run.name.clone());
-                details.insert(
+                observed
+                    .by_symptom
+                    .entry(forced[&run.name])
+                    .or_default()
+                    .push(run.name.clone());
+                observed.details.insert(
                     run.name.clone(),
                     run.outputs.as_ref().err().map(ToString::to_string).unwrap_or_default(),
                 );
             }
         }
-        _ => {
-            return Ok(CaseResult {
-                index: generated.index,
-                skipped: true,
-                undefined: false,
-                findings: Vec::new(),
-            });
-        }
+        _ => observed.skipped = true,
     }
-    // Crashes and hangs are findings whatever the inputs; value divergences on spec-undefined
-    // behaviour are not.
-    let undefined = undefined::matching_rule(&generated.case, &generated.inputs, undefined::rules()).is_some();
+    Ok(observed)
+}
+
+/// The findings of one op case's observation: `(undefined, findings)`. Crashes and hangs are
+/// findings whatever the inputs; value divergences on spec-undefined behaviour are not.
+fn findings_of(
+    case: &OpCase,
+    inputs: &NamedTensors,
+    observed: Observed,
+) -> (bool, Vec<Found>) {
+    let mut by_symptom = observed.by_symptom;
+    let undefined = undefined::matching_rule(case, inputs, undefined::rules()).is_some();
     if undefined {
         by_symptom.retain(|symptom, _| matches!(symptom, Symptom::Crash | Symptom::Hang));
     }
-    let findings: Vec<(Signature, BTreeMap<String, String>)> = by_symptom
+    let findings = by_symptom
         .into_iter()
         .map(|(symptom, mut runtimes)| {
             runtimes.sort();
             let signature = Signature {
-                op_type: generated.case.op_type.to_string(),
-                attribute_class: generated.case.attribute_class(),
-                dtype: generated.case.dtype.to_string(),
+                op_type: case.op_type.to_string(),
+                attribute_class: case.attribute_class(),
+                dtype: case.dtype.to_string(),
                 runtimes,
                 symptom,
             };
-            (signature, details.clone())
+            (signature, observed.details.clone())
         })
         .collect();
-    Ok(CaseResult {
-        index: generated.index,
-        skipped: false,
-        undefined,
-        findings,
-    })
+    (undefined, findings)
+}
+
+fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campaign) -> Result<CaseResult, EngineError> {
+    let observed = observe(workers, &generated.model, &generated.inputs, campaign)?;
+    let mut result = CaseResult::nothing(generated.index);
+    if observed.skipped {
+        result.skipped = true;
+        return Ok(result);
+    }
+    if observed.by_symptom.is_empty() {
+        return Ok(result);
+    }
+    if let [case] = generated.nodes.as_slice() {
+        let (undefined, findings) = findings_of(case, &generated.inputs, observed);
+        result.undefined = undefined;
+        if !findings.is_empty() {
+            result.reproducer = Some(Reproducer {
+                model: generated.model.clone(),
+                inputs: generated.inputs.clone(),
+                example: generated.describe(),
+                culprit_node: None,
+                graph: None,
+            });
+        }
+        result.findings = findings;
+        return Ok(result);
+    }
+    attribute_graph(workers, generated, campaign, observed, result)
+}
+
+/// A graph diverged: re-run each node alone, fed the reference's values, on every runtime; the
+/// first node that diverges alone names the finding. When none does, crashes, hangs, failures,
+/// shape and NaN-pattern changes stay graph-level findings (op type `graph`: fusion or
+/// whole-graph handling); a purely numeric divergence is accumulated rounding, not a finding.
+fn attribute_graph(
+    workers: &mut [Worker],
+    generated: &GeneratedCase,
+    campaign: &Campaign,
+    whole: Observed,
+    mut result: CaseResult,
+) -> Result<CaseResult, EngineError> {
+    let reference = crate::registry::build(crate::compare::REFERENCE)?;
+    let values = crate::guard::guarded(crate::compare::REFERENCE, || {
+        crate::pernode::baseline_values(reference.as_ref(), &generated.model, &generated.inputs)
+            .map_err(|e| RuntimeError::failed(crate::compare::REFERENCE, e.to_string()))
+    });
+    if let Ok(values) = &values {
+        for (index, (node, case)) in generated.model.graph().node.iter().zip(&generated.nodes).enumerate() {
+            let Some(single) = crate::pernode::single_node_model(&generated.model, node, values) else {
+                continue;
+            };
+            let feeds: NamedTensors = single
+                .inputs()
+                .iter()
+                .map(|i| (i.name.clone(), values[&i.name].clone()))
+                .collect();
+            let observed = observe(workers, &single, &feeds, campaign)?;
+            if observed.skipped || observed.by_symptom.is_empty() {
+                continue;
+            }
+            let (undefined, findings) = findings_of(case, &feeds, observed);
+            result.undefined = undefined;
+            if !findings.is_empty() {
+                let name = crate::pernode::node_name(node, index);
+                result.reproducer = Some(Reproducer {
+                    model: single,
+                    inputs: feeds,
+                    example: format!("{} (node {name} of {})", case.describe(), generated.describe()),
+                    culprit_node: Some(name),
+                    graph: Some((generated.model.clone(), generated.inputs.clone())),
+                });
+            }
+            result.findings = findings;
+            return Ok(result);
+        }
+    }
+    let mut by_symptom = whole.by_symptom;
+    let numeric_only = by_symptom.keys().all(|s| *s == Symptom::Numeric);
+    by_symptom.remove(&Symptom::Numeric);
+    result.unattributed = numeric_only;
+    result.findings = by_symptom
+        .into_iter()
+        .map(|(symptom, mut runtimes)| {
+            runtimes.sort();
+            let signature = Signature {
+                op_type: "graph".into(),
+                attribute_class: String::new(),
+                dtype: "-".into(),
+                runtimes,
+                symptom,
+            };
+            (signature, whole.details.clone())
+        })
+        .collect();
+    if !result.findings.is_empty() {
+        result.reproducer = Some(Reproducer {
+            model: generated.model.clone(),
+            inputs: generated.inputs.clone(),
+            example: generated.describe(),
+            culprit_node: None,
+            graph: None,
+        });
+    }
+    Ok(result)
 }
 
 /// The symptom of a runtime whose outputs ran but diverge.
@@ -429,6 +616,8 @@ pub struct Summary {
     pub cases_skipped: u64,
     /// Cases on spec-undefined behaviour (cases/undefined.yaml), not judged.
     pub cases_undefined: u64,
+    /// Multi-op cases whose numeric divergence no single node shows (accumulated rounding).
+    pub cases_unattributed: u64,
     /// Distinct findings, by signature.
     pub findings: Vec<FindingRecord>,
     /// Stopped by Ctrl-C or the time limit before all cases ran.
@@ -452,6 +641,12 @@ impl Summary {
             self.cases_skipped,
             self.cases_undefined
         );
+        if self.cases_unattributed > 0 {
+            out.push_str(&format!(
+                "{} graphs diverged only by accumulated rounding (no node diverges alone)\n",
+                self.cases_unattributed
+            ));
+        }
         if self.findings.is_empty() {
             out.push_str("no findings\n");
         }
@@ -487,13 +682,18 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
                 )
             })
             .collect::<Result<_, _>>()?;
-        pairs.retain(|(spec, dtype)| {
+        // A graph runs only where every node does: multi-op cases use what all runtimes run
+        // (when anything is), single ops what at least two do.
+        let supporters = |(spec, dtype): &(&OpSpec, DType)| {
             matrices
                 .iter()
                 .filter(|m| m.supports(spec.op_type, dtype.name()))
                 .count()
-                >= 2
-        });
+        };
+        if campaign.nodes > 1 && pairs.iter().any(|p| supporters(p) == matrices.len()) {
+            pairs.retain(|p| supporters(p) == matrices.len());
+        }
+        pairs.retain(|p| supporters(p) >= 2);
         if pairs.is_empty() {
             return Err(EngineError::Usage(format!(
                 "campaign '{}': no selected op × dtype runs on two of {} (see `sysnoise support`)",
@@ -514,6 +714,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         cases_run: 0,
         cases_skipped: 0,
         cases_undefined: 0,
+        cases_unattributed: 0,
         findings: Vec::new(),
     });
     let mut index_of: HashMap<Signature, usize> = state
@@ -527,7 +728,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
     let deadline = options.time_limit.map(|t| start + t);
     let next = Arc::new(AtomicU64::new(state.next_case));
     let bar = progress_bar(options.progress, campaign.cases.saturating_sub(state.next_case));
-    let (send, receive) = channel::<Result<(CaseResult, Option<GeneratedCase>), EngineError>>();
+    let (send, receive) = channel::<Result<CaseResult, EngineError>>();
     let mut first_error = None;
     let runtime_nanos = AtomicU64::new(0);
     std::thread::scope(|scope| {
@@ -551,11 +752,8 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
                     if index >= campaign.cases {
                         break;
                     }
-                    let result = generate(campaign, pairs, index).and_then(|generated| {
-                        let result = run_case(&mut workers, &generated, campaign)?;
-                        let keep = (!result.findings.is_empty()).then_some(generated);
-                        Ok((result, keep))
-                    });
+                    let result = generate(campaign, pairs, index)
+                        .and_then(|generated| run_case(&mut workers, &generated, campaign));
                     let failed = result.is_err();
                     if send.send(result).is_err() || failed {
                         break;
@@ -568,7 +766,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         drop(send);
         // Results arrive out of order with several jobs; apply them in case order so the
         // campaign (and its resume point) is the same whatever the parallelism.
-        let mut pending: BTreeMap<u64, (CaseResult, Option<GeneratedCase>)> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, CaseResult> = BTreeMap::new();
         let mut last_save = Instant::now();
         for message in receive {
             match message {
@@ -576,10 +774,10 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
                     options.stop.store(true, Ordering::SeqCst);
                     first_error.get_or_insert(e);
                 }
-                Ok((result, generated)) => {
-                    pending.insert(result.index, (result, generated));
-                    while let Some((result, generated)) = pending.remove(&state.next_case) {
-                        if let Err(e) = apply(&mut state, &mut index_of, store.as_ref(), result, generated) {
+                Ok(result) => {
+                    pending.insert(result.index, result);
+                    while let Some(result) = pending.remove(&state.next_case) {
+                        if let Err(e) = apply(&mut state, &mut index_of, store.as_ref(), result) {
                             options.stop.store(true, Ordering::SeqCst);
                             first_error.get_or_insert(e);
                         }
@@ -614,6 +812,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         cases_run: state.cases_run,
         cases_skipped: state.cases_skipped,
         cases_undefined: state.cases_undefined,
+        cases_unattributed: state.cases_unattributed,
         findings,
         stopped_early: state.next_case < campaign.cases,
         elapsed_seconds: elapsed,
@@ -632,7 +831,6 @@ fn apply(
     index_of: &mut HashMap<Signature, usize>,
     store: Option<&Store>,
     result: CaseResult,
-    generated: Option<GeneratedCase>,
 ) -> Result<(), EngineError> {
     state.next_case = result.index + 1;
     state.cases_run += 1;
@@ -642,22 +840,27 @@ fn apply(
     if result.undefined {
         state.cases_undefined += 1;
     }
+    if result.unattributed {
+        state.cases_unattributed += 1;
+    }
     for (signature, details) in result.findings {
         if let Some(&i) = index_of.get(&signature) {
             state.findings[i].count += 1;
             continue;
         }
-        let generated = generated.as_ref().expect("kept for findings");
+        let reproducer = result.reproducer.as_ref().expect("kept for findings");
         let record = FindingRecord {
             dir: format!("findings/{}", signature.id()),
             signature: signature.clone(),
             count: 1,
             first_case: result.index,
-            example: generated.case.describe(),
+            example: reproducer.example.clone(),
             details,
+            culprit_node: reproducer.culprit_node.clone(),
         };
         if let Some(store) = store {
-            store.write_finding(&record, &generated.model, &generated.inputs)?;
+            let graph = reproducer.graph.as_ref().map(|(m, i)| (m, i));
+            store.write_finding(&record, &reproducer.model, &reproducer.inputs, graph)?;
         }
         index_of.insert(signature, state.findings.len());
         state.findings.push(record);

@@ -25,6 +25,10 @@ pub struct FindingRecord {
     pub dir: String,
     /// Per-runtime messages and metrics of the first case, for humans.
     pub details: BTreeMap<String, String>,
+    /// For a multi-op case: the node the divergence was attributed to (its reproducer is that
+    /// node alone, fed the reference's values; the whole graph is kept in `graph/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culprit_node: Option<String>,
 }
 
 /// Where the campaign stands, for `--resume` (or a plain re-run with the same out dir).
@@ -38,6 +42,9 @@ pub struct State {
     pub cases_skipped: u64,
     #[serde(default)]
     pub cases_undefined: u64,
+    /// Multi-op cases whose numeric divergence no single node shows (accumulated rounding).
+    #[serde(default)]
+    pub cases_unattributed: u64,
     pub findings: Vec<FindingRecord>,
 }
 
@@ -78,13 +85,15 @@ impl Store {
         atomic::write(&self.state_path(), &json)
     }
 
-    /// Writes a finding's reproducer: `model.onnx`, `inputs/input_<i>.pb`, `finding.json`.
-    /// The folder appears whole or not at all.
+    /// Writes a finding's reproducer: `model.onnx`, `inputs/input_<i>.pb`, `finding.json`,
+    /// and for a multi-op case the whole graph in `graph/` (same layout). The folder appears
+    /// whole or not at all.
     pub fn write_finding(
         &self,
         record: &FindingRecord,
         model: &Model,
         inputs: &NamedTensors,
+        graph: Option<(&Model, &NamedTensors)>,
     ) -> Result<(), EngineError> {
         let final_dir = self.dir.join(&record.dir);
         if final_dir.exists() {
@@ -100,6 +109,13 @@ impl Store {
         let input_dir = tmp.path().join("inputs");
         std::fs::create_dir(&input_dir).map_err(|e| io(&input_dir, e))?;
         crate::inputs::write_pb_dir(&input_dir, inputs)?;
+        if let Some((graph_model, graph_inputs)) = graph {
+            let graph_dir = tmp.path().join("graph");
+            let graph_input_dir = graph_dir.join("inputs");
+            std::fs::create_dir_all(&graph_input_dir).map_err(|e| io(&graph_input_dir, e))?;
+            std::fs::write(graph_dir.join("model.onnx"), graph_model.to_bytes()).map_err(|e| io(&graph_dir, e))?;
+            crate::inputs::write_pb_dir(&graph_input_dir, graph_inputs)?;
+        }
         let json = serde_json::to_vec_pretty(record).expect("record serialises");
         std::fs::write(tmp.path().join("finding.json"), json).map_err(|e| io(tmp.path(), e))?;
         let tmp_path = tmp.keep();
