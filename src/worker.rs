@@ -3,9 +3,8 @@
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::Duration;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use sysnoise_boundary::onnx::TensorProto;
@@ -38,9 +37,13 @@ pub struct WorkResponse {
     pub runtime_nanos: u64,
 }
 
+/// One length-prefixed frame, in a single write: a reader woken by the length alone would
+/// only block again for the body.
 fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
-    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-    out.write_all(bytes)?;
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    frame.extend_from_slice(bytes);
+    out.write_all(&frame)?;
     out.flush()
 }
 
@@ -131,14 +134,103 @@ pub enum WorkOutcome {
     TimedOut,
 }
 
-/// Frames read from a worker's stdout by its reader thread.
-type Frames = Receiver<std::io::Result<Option<Vec<u8>>>>;
+/// A request encoded once and sent to every worker of a case.
+pub struct EncodedRequest(Vec<u8>);
+
+impl EncodedRequest {
+    pub fn new(model: &Model, inputs: &NamedTensors) -> EncodedRequest {
+        let request = WorkRequest {
+            model: model.to_bytes(),
+            inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
+        };
+        EncodedRequest(request.encode_to_vec())
+    }
+}
+
+/// A running worker process and what it has written that is not yet a whole frame.
+struct Connection {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    pending: Vec<u8>,
+}
+
+/// What waiting for a frame gave.
+enum Received {
+    Frame(Vec<u8>),
+    /// The worker closed its stdout (it died).
+    Closed,
+    TimedOut,
+}
+
+impl Connection {
+    /// The next frame, read straight from the pipe (no relay thread: each hop between
+    /// threads costs a wake-up, and the campaign makes thousands of calls a second).
+    fn receive(&mut self, deadline: Instant) -> std::io::Result<Received> {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            if self.pending.len() >= 4 {
+                let len = u32::from_le_bytes(self.pending[..4].try_into().expect("4 bytes")) as usize;
+                if self.pending.len() >= 4 + len {
+                    let frame = self.pending[4..4 + len].to_vec();
+                    self.pending.drain(..4 + len);
+                    return Ok(Received::Frame(frame));
+                }
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Ok(Received::TimedOut);
+            }
+            if !wait_readable(&self.stdout, remaining)? {
+                continue;
+            }
+            match self.stdout.read(&mut chunk) {
+                Ok(0) => return Ok(Received::Closed),
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Waits until `stdout` has data (or is closed), at most `timeout`; false on timeout.
+#[cfg(unix)]
+fn wait_readable(stdout: &ChildStdout, timeout: Duration) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd {
+        fd: stdout.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd, owned by this frame, for the duration of the call.
+    let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+    match ready {
+        -1 => {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(error)
+            }
+        }
+        0 => Ok(false),
+        _ => Ok(true),
+    }
+}
+
+/// Without poll(2) there is no timeout: the read blocks (hangs are then not detected).
+#[cfg(not(unix))]
+fn wait_readable(_stdout: &ChildStdout, _timeout: Duration) -> std::io::Result<bool> {
+    Ok(true)
+}
 
 /// A worker process running one runtime, restarted after a crash or a hang.
 pub struct Worker {
     runtime: String,
     exe: PathBuf,
-    process: Option<(Child, ChildStdin, Frames)>,
+    process: Option<Connection>,
     /// Total time the worker reported spending inside the runtime.
     pub runtime_time: Duration,
 }
@@ -171,26 +263,21 @@ impl Worker {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn()?;
         let stdin = child.stdin.take().expect("piped");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let (send, receive) = channel();
-        std::thread::spawn(move || {
-            loop {
-                let frame = read_frame(&mut stdout);
-                let done = !matches!(frame, Ok(Some(_)));
-                if send.send(frame).is_err() || done {
-                    break;
-                }
-            }
+        let stdout = child.stdout.take().expect("piped");
+        self.process = Some(Connection {
+            child,
+            stdin,
+            stdout,
+            pending: Vec::new(),
         });
-        self.process = Some((child, stdin, receive));
         Ok(())
     }
 
     fn kill(&mut self) -> String {
         match self.process.take() {
-            Some((mut child, _, _)) => {
-                let _ = child.kill();
-                match child.wait() {
+            Some(mut connection) => {
+                let _ = connection.child.kill();
+                match connection.child.wait() {
                     Ok(status) => describe_exit(status),
                     Err(e) => e.to_string(),
                 }
@@ -201,18 +288,14 @@ impl Worker {
 
     /// Sends a request without waiting for the answer (so several workers can compute at
     /// once); `Err` carries the outcome when the worker could not take it.
-    pub fn send(&mut self, model: &Model, inputs: &NamedTensors) -> Result<(), WorkOutcome> {
+    pub fn send(&mut self, request: &EncodedRequest) -> Result<(), WorkOutcome> {
         if self.process.is_none()
             && let Err(e) = self.start()
         {
             return Err(WorkOutcome::Crashed(format!("cannot start a worker: {e}")));
         }
-        let request = WorkRequest {
-            model: model.to_bytes(),
-            inputs: inputs.iter().map(|(n, t)| t.to_proto(n)).collect(),
-        };
-        let (_, stdin, _) = self.process.as_mut().expect("started");
-        if write_frame(stdin, &request.encode_to_vec()).is_err() {
+        let connection = self.process.as_mut().expect("started");
+        if write_frame(&mut connection.stdin, &request.0).is_err() {
             return Err(WorkOutcome::Crashed(self.kill()));
         }
         Ok(())
@@ -220,11 +303,11 @@ impl Worker {
 
     /// Waits at most `timeout` for the answer to the request sent last.
     pub fn receive(&mut self, timeout: Duration) -> WorkOutcome {
-        let Some((_, _, frames)) = self.process.as_mut() else {
+        let Some(connection) = self.process.as_mut() else {
             return WorkOutcome::Crashed("not running".into());
         };
-        match frames.recv_timeout(timeout) {
-            Ok(Ok(Some(frame))) => match WorkResponse::decode(frame.as_slice()) {
+        match connection.receive(Instant::now() + timeout) {
+            Ok(Received::Frame(frame)) => match WorkResponse::decode(frame.as_slice()) {
                 Ok(response) => {
                     self.runtime_time += Duration::from_nanos(response.runtime_nanos);
                     WorkOutcome::Done(decode_response(&self.runtime, response))
@@ -234,8 +317,8 @@ impl Worker {
                     WorkOutcome::Crashed(format!("garbled answer: {e}"))
                 }
             },
-            Ok(_) | Err(RecvTimeoutError::Disconnected) => WorkOutcome::Crashed(self.kill()),
-            Err(RecvTimeoutError::Timeout) => {
+            Ok(Received::Closed) | Err(_) => WorkOutcome::Crashed(self.kill()),
+            Ok(Received::TimedOut) => {
                 self.kill();
                 WorkOutcome::TimedOut
             }
@@ -244,7 +327,12 @@ impl Worker {
 
     /// Runs `model` on `inputs` in the worker, waiting at most `timeout`.
     pub fn run(&mut self, model: &Model, inputs: &NamedTensors, timeout: Duration) -> WorkOutcome {
-        match self.send(model, inputs) {
+        self.run_encoded(&EncodedRequest::new(model, inputs), timeout)
+    }
+
+    /// Runs an already encoded request (one encoding serves every worker of a case).
+    pub fn run_encoded(&mut self, request: &EncodedRequest, timeout: Duration) -> WorkOutcome {
+        match self.send(request) {
             Ok(()) => self.receive(timeout),
             Err(outcome) => outcome,
         }

@@ -27,7 +27,7 @@ use crate::compare::{Run, Verdict, judge};
 use crate::error::EngineError;
 use crate::tolerance::ToleranceModel;
 use crate::values::{self, Regime};
-use crate::worker::{WorkOutcome, Worker};
+use crate::worker::{EncodedRequest, WorkOutcome, Worker};
 use signature::{Signature, Symptom};
 use store::{FindingRecord, State, Store};
 
@@ -348,9 +348,10 @@ fn observe(
     let mut forced: HashMap<String, Symptom> = HashMap::new();
     // One runtime at a time: with 2 cores, parallel dispatch measured slower (jobs already
     // keep the cores busy).
+    let request = EncodedRequest::new(model, inputs);
     for worker in workers.iter_mut() {
         let name = worker.runtime().to_string();
-        let outputs = match worker.run(model, inputs, timeout) {
+        let outputs = match worker.run_encoded(&request, timeout) {
             WorkOutcome::Done(Err(e @ RuntimeError::Unavailable { .. })) => return Err(EngineError::Runtime(e)),
             WorkOutcome::Done(result) => result,
             WorkOutcome::Crashed(how) => {
@@ -425,11 +426,7 @@ fn observe(
 
 /// The findings of one op case's observation: `(undefined, findings)`. Crashes and hangs are
 /// findings whatever the inputs; value divergences on spec-undefined behaviour are not.
-fn findings_of(
-    case: &OpCase,
-    inputs: &NamedTensors,
-    observed: Observed,
-) -> (bool, Vec<Found>) {
+fn findings_of(case: &OpCase, inputs: &NamedTensors, observed: Observed) -> (bool, Vec<Found>) {
     let mut by_symptom = observed.by_symptom;
     let undefined = undefined::matching_rule(case, inputs, undefined::rules()).is_some();
     if undefined {
