@@ -6,6 +6,7 @@
 //! named only in [`registry`].
 
 pub mod atomic;
+pub mod campaign_report;
 pub mod catalog;
 pub mod compare;
 pub mod conformance;
@@ -17,6 +18,7 @@ pub mod inputs;
 pub mod metrics;
 pub mod npy;
 pub mod pernode;
+pub mod reduce;
 pub mod registry;
 pub mod report;
 pub mod strategy;

@@ -87,6 +87,42 @@ enum Command {
         #[arg(long, default_value = "f32")]
         dtypes: String,
     },
+    /// Shrink a divergence to the smallest model, shapes, attributes and inputs that still
+    /// show it, and write an upstream-ready bundle.
+    ///
+    /// TARGET is an ONNX model (inputs from --inputs or --seed), a fuzz finding directory
+    /// (model.onnx + inputs/), or a whole campaign directory (every finding is reduced into
+    /// its reduced/ folder). First each node is re-run alone on recorded values, which names
+    /// the guilty op and runtimes; then nodes, shapes, attributes and input values shrink, each
+    /// step kept only if the same signature (op, runtimes, symptom) persists. The bundle holds
+    /// model.onnx, inputs.npz, expected/ and actual/<runtime>/ outputs (.npy), report.md,
+    /// report.json, repro.py (exit 1 while the bug is present) and repro_test.rs.
+    ///
+    /// Exit codes: 0 = nothing to reduce (every runtime agrees), 1 = reduced, 2 = error.
+    ///
+    /// Examples:
+    ///   sysnoise reduce model.onnx --inputs inputs.npz --runtimes ort,reference --out repro
+    ///   sysnoise reduce fuzz-out/findings/resize-0123abcd
+    ///   sysnoise reduce fuzz-out
+    #[command(verbatim_doc_comment)]
+    Reduce(ReduceArgs),
+    /// Render a campaign directory: one row per distinct finding (signature, count, smallest
+    /// size reached, runtimes) as report.md, report.json and index.html with per-finding error
+    /// plots (from reduced bundles; run `sysnoise reduce CAMPAIGN` first for those).
+    ///
+    /// Example:
+    ///   sysnoise report fuzz-out            # writes fuzz-out/report/{report.md,report.json,index.html}
+    #[command(verbatim_doc_comment)]
+    Report {
+        /// The campaign directory (`sysnoise fuzz --out`).
+        campaign: PathBuf,
+        /// Where to write the report (default: CAMPAIGN/report).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print report.json to stdout as well.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks (speed targets live here, not in timed tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -128,6 +164,19 @@ enum BenchCommand {
         /// Parallel jobs.
         #[arg(long, short, default_value_t = 2)]
         jobs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reduction of graphs with one planted divergent node (ORT's Resize align_corners with a
+    /// fractional output length) in a deep chain, a side branch and behind Reshape/Concat.
+    /// Target: a 50-node graph reduces to that single node in ≤ 10 s on 2 cores.
+    Reduce {
+        /// Nodes per graph.
+        #[arg(long, default_value_t = 50)]
+        nodes: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Print the result as JSON.
@@ -228,6 +277,39 @@ struct CompareArgs {
     /// Print error metrics as decade buckets (≤1e-6) instead of two digits.
     #[arg(long)]
     decades: bool,
+}
+
+#[derive(Args)]
+struct ReduceArgs {
+    /// An ONNX model, a finding directory, or a campaign directory.
+    target: PathBuf,
+    /// Runtimes to compare (same syntax as compare; default for a campaign: its own).
+    #[arg(long, short, allow_hyphen_values = true)]
+    runtimes: Option<String>,
+    /// Inputs of a model (same forms as compare); without it, generated from --seed.
+    #[arg(long, short, num_args = 1..)]
+    inputs: Vec<String>,
+    /// Seed of generated inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Tolerance override, `[OUTPUT=]abs:1e-3,rel:1e-2,ulp:4,outliers:0.001` (repeatable).
+    #[arg(long = "tol", value_name = "SPEC")]
+    tolerances: Vec<String>,
+    /// YAML tolerance model.
+    #[arg(long, value_name = "FILE")]
+    tol_file: Option<PathBuf>,
+    /// Bundle directory (default for a finding: FINDING/reduced).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Per runtime call, in milliseconds; past it the runtime counts as hanging.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// At most this many candidates per reduction (each runs every runtime once).
+    #[arg(long, default_value_t = 5_000)]
+    max_evaluations: usize,
+    /// Print report.json (or, for a campaign, the list of reduced findings) as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -442,13 +524,16 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Fuzz {
-        runtimes,
-        cases,
-        jobs,
-        seed,
-        json,
-    } = command;
+    let (runtimes, cases, jobs, seed, json) = match command {
+        BenchCommand::Fuzz {
+            runtimes,
+            cases,
+            jobs,
+            seed,
+            json,
+        } => (runtimes, cases, jobs, seed, json),
+        BenchCommand::Reduce { nodes, seed, json } => return run_bench_reduce(nodes, seed, json),
+    };
     let campaign = fuzz::Campaign {
         name: "bench".into(),
         runtimes: registry::select(Some(&runtimes))?,
@@ -510,6 +595,67 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_bench_reduce(nodes: usize, seed: u64, json: bool) -> anyhow::Result<ExitCode> {
+    use sysnoise::reduce::{self, Outcome, planted};
+    let options = reduce::ReduceOptions {
+        runtimes: vec!["ort".into(), "reference".into()],
+        tolerances: ToleranceModel::default(),
+        timeout: std::time::Duration::from_secs(10),
+        worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
+        max_evaluations: 5_000,
+    };
+    let mut rows = Vec::new();
+    for placement in planted::Placement::ALL {
+        let (model, inputs) = planted::planted(placement, nodes, seed);
+        let start = std::time::Instant::now();
+        let outcome = reduce::reduce(&model, &inputs, &options)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let Outcome::Reduced(reduced) = outcome else {
+            anyhow::bail!(
+                "{}: the planted divergence did not show (ORT fixed it?)",
+                placement.name()
+            );
+        };
+        rows.push(serde_json::json!({
+            "placement": placement.name(),
+            "signature": reduced.target.to_string(),
+            "nodes_before": reduced.before.nodes,
+            "nodes_after": reduced.after.nodes,
+            "elements_before": reduced.before.input_elements,
+            "elements_after": reduced.after.input_elements,
+            "evaluations": reduced.evaluations,
+            "seconds": seconds,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header([
+        "placement",
+        "signature",
+        "nodes",
+        "input elements",
+        "candidates",
+        "seconds",
+    ]);
+    for row in &rows {
+        table.add_row([
+            row["placement"].as_str().unwrap_or_default().to_string(),
+            row["signature"].as_str().unwrap_or_default().to_string(),
+            format!("{} -> {}", row["nodes_before"], row["nodes_after"]),
+            format!("{} -> {}", row["elements_before"], row["elements_after"]),
+            row["evaluations"].to_string(),
+            format!("{:.2}", row["seconds"].as_f64().unwrap_or_default()),
+        ]);
+    }
+    println!("{table}");
+    println!("ort vs reference, graphs of {nodes} nodes, seed {seed}; target: one node in ≤ 10 s");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_support(runtimes: Option<&str>, refresh: bool, json: bool) -> anyhow::Result<ExitCode> {
     let specs = sysnoise::catalog::catalog();
     let exe = std::env::current_exe().context("locating the sysnoise executable")?;
@@ -563,6 +709,108 @@ fn run_generate(
     Ok(ExitCode::SUCCESS)
 }
 
+fn reduce_options(args: &ReduceArgs, default_runtimes: bool) -> anyhow::Result<sysnoise::reduce::ReduceOptions> {
+    let mut tolerances = match &args.tol_file {
+        Some(path) => ToleranceModel::load(path)?,
+        None => ToleranceModel::default(),
+    };
+    for spec in &args.tolerances {
+        tolerances.apply_cli(spec)?;
+    }
+    let runtimes = match (&args.runtimes, default_runtimes) {
+        (Some(spec), _) => registry::select(Some(spec))?,
+        (None, true) => registry::select(None)?,
+        (None, false) => Vec::new(),
+    };
+    Ok(sysnoise::reduce::ReduceOptions {
+        runtimes,
+        tolerances,
+        timeout: std::time::Duration::from_millis(args.timeout_ms),
+        worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
+        max_evaluations: args.max_evaluations,
+    })
+}
+
+fn run_reduce(args: ReduceArgs) -> anyhow::Result<ExitCode> {
+    use sysnoise::reduce::{self, Outcome};
+    let target = &args.target;
+    if target.join("state.json").is_file() {
+        let options = reduce_options(&args, false)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler_stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+        let result = reduce::reduce_campaign(target, &options, None, &stop, !args.json)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        } else {
+            println!(
+                "{} findings reduced, {} no longer diverge, {} left, {} failed",
+                result.reduced.len(),
+                result.clean.len(),
+                result.left.len(),
+                result.failed.len()
+            );
+            for (dir, why) in &result.failed {
+                println!("  {dir}: {why}");
+            }
+        }
+        return Ok(if result.reduced.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let options = reduce_options(&args, true)?;
+    let (model, inputs, source, default_out) = if target.is_dir() {
+        let model = Model::load(&target.join("model.onnx"))?;
+        let inputs = inputs::load(&model, &[target.join("inputs").display().to_string()])?;
+        let name = target
+            .file_name()
+            .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned());
+        (model, inputs, format!("{name}/model.onnx"), target.join("reduced"))
+    } else {
+        let (model, label) = load_model(&target.display().to_string())?;
+        let inputs = if args.inputs.is_empty() {
+            inputs::generate(&model, args.seed, &HashMap::new())?
+        } else {
+            inputs::load(&model, &args.inputs)?
+        };
+        (model, inputs, label, PathBuf::from("reduced"))
+    };
+    let out = args.out.clone().unwrap_or(default_out);
+    match reduce::reduce(&model, &inputs, &options)? {
+        Outcome::Clean => {
+            if args.json {
+                println!("{}", serde_json::json!({"verdict": "agree", "reduced": false}));
+            } else {
+                println!("nothing to reduce: {} agree on {source}", options.runtimes.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Reduced(reduced) => {
+            let report = reduce::bundle::write(&out, &reduced, &options.tolerances, &options.runtimes, &source)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{}
+{} -> {} nodes, {} -> {} input elements, {} candidates evaluated
+bundle: {} (report.md, repro.py)",
+                    report.signature,
+                    report.nodes_before,
+                    report.nodes_after,
+                    report.input_elements_before,
+                    report.input_elements,
+                    report.evaluations,
+                    out.display()
+                );
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 fn list_runtimes() -> ExitCode {
     for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = match registry::build(info.name) {
@@ -582,6 +830,24 @@ fn main() -> ExitCode {
         Command::Conformance(args) => run_conformance(args),
         Command::Fuzz(args) => run_fuzz(args),
         Command::Bench(command) => run_bench(command),
+        Command::Reduce(args) => run_reduce(args),
+        Command::Report { campaign, out, json } => {
+            let out = out.unwrap_or_else(|| campaign.join("report"));
+            sysnoise::campaign_report::write(&campaign, &out)
+                .map_err(anyhow::Error::from)
+                .and_then(|report| {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        println!(
+                            "{} distinct findings; report in {} (report.md, report.json, index.html)",
+                            report.rows.len(),
+                            out.display()
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                })
+        }
         Command::Generate {
             out,
             nodes,

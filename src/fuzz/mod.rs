@@ -134,6 +134,11 @@ impl Campaign {
         serde_json::to_string(&key).expect("serialisable")
     }
 
+    /// The per-call timeout of the runtimes.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
     /// The (op, dtype) pairs this campaign draws from, in a stable order.
     pub fn pairs<'a>(&self, specs: &'a [OpSpec]) -> Result<Vec<(&'a OpSpec, DType)>, EngineError> {
         for wanted in &self.ops {
@@ -329,21 +334,25 @@ impl CaseResult {
 }
 
 /// What the runs of one model showed: the diverging runtimes by symptom, with details.
-struct Observed {
+pub struct Observed {
     /// Nothing to compare (fewer than two results and no failure).
-    skipped: bool,
-    by_symptom: BTreeMap<Symptom, Vec<String>>,
-    details: BTreeMap<String, String>,
+    pub skipped: bool,
+    /// Diverging runtimes (sorted) by symptom.
+    pub by_symptom: BTreeMap<Symptom, Vec<String>>,
+    pub details: BTreeMap<String, String>,
+    /// Every runtime's run, in worker order.
+    pub runs: Vec<Run>,
+    pub judgement: Option<crate::compare::Judgement>,
 }
 
 /// Runs `model` on every worker and judges the results.
-fn observe(
+pub fn observe(
     workers: &mut [Worker],
     model: &Model,
     inputs: &NamedTensors,
-    campaign: &Campaign,
+    tolerances: &ToleranceModel,
+    timeout: Duration,
 ) -> Result<Observed, EngineError> {
-    let timeout = Duration::from_millis(campaign.timeout_ms);
     let mut runs = Vec::new();
     let mut forced: HashMap<String, Symptom> = HashMap::new();
     // One runtime at a time: with 2 cores, parallel dispatch measured slower (jobs already
@@ -362,7 +371,7 @@ fn observe(
                 forced.insert(name.clone(), Symptom::Hang);
                 Err(RuntimeError::failed(
                     &name,
-                    format!("no answer within {} ms", campaign.timeout_ms),
+                    format!("no answer within {} ms", timeout.as_millis()),
                 ))
             }
         };
@@ -376,8 +385,11 @@ fn observe(
         skipped: false,
         by_symptom: BTreeMap::new(),
         details: BTreeMap::new(),
+        runs: Vec::new(),
+        judgement: None,
     };
-    match judge(model, &runs, &campaign.tolerances) {
+    let judgement = judge(model, &runs, tolerances);
+    match &judgement {
         // Something to compare: two results, or one result and a runtime that failed.
         Some(judgement) if ran >= 2 || failed => {
             for (run, verdict) in runs.iter().zip(&judgement.verdicts) {
@@ -387,9 +399,9 @@ fn observe(
                     // An outvoted baseline (the reference) has zero error against itself: its
                     // symptom is what the winner's outputs look like against it.
                     Verdict::Diverge if run.name == runs[judgement.baseline].name => {
-                        output_symptom(&judgement, &runs[judgement.winner].name)
+                        output_symptom(judgement, &runs[judgement.winner].name)
                     }
-                    Verdict::Diverge => output_symptom(&judgement, &run.name),
+                    Verdict::Diverge => output_symptom(judgement, &run.name),
                 };
                 observed.by_symptom.entry(symptom).or_default().push(run.name.clone());
                 let detail = if run.name == runs[judgement.baseline].name && *verdict == Verdict::Diverge {
@@ -397,10 +409,10 @@ fn observe(
                     format!(
                         "outvoted; {} (and those agreeing with it) vs this: {}",
                         winner.name,
-                        describe_run(winner, &judgement)
+                        describe_run(winner, judgement)
                     )
                 } else {
-                    describe_run(run, &judgement)
+                    describe_run(run, judgement)
                 };
                 observed.details.insert(run.name.clone(), detail);
             }
@@ -421,6 +433,11 @@ fn observe(
         }
         _ => observed.skipped = true,
     }
+    for runtimes in observed.by_symptom.values_mut() {
+        runtimes.sort();
+    }
+    observed.runs = runs;
+    observed.judgement = judgement;
     Ok(observed)
 }
 
@@ -450,7 +467,13 @@ fn findings_of(case: &OpCase, inputs: &NamedTensors, observed: Observed) -> (boo
 }
 
 fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campaign) -> Result<CaseResult, EngineError> {
-    let observed = observe(workers, &generated.model, &generated.inputs, campaign)?;
+    let observed = observe(
+        workers,
+        &generated.model,
+        &generated.inputs,
+        &campaign.tolerances,
+        campaign.timeout(),
+    )?;
     let mut result = CaseResult::nothing(generated.index);
     if observed.skipped {
         result.skipped = true;
@@ -503,7 +526,7 @@ fn attribute_graph(
                 .iter()
                 .map(|i| (i.name.clone(), values[&i.name].clone()))
                 .collect();
-            let observed = observe(workers, &single, &feeds, campaign)?;
+            let observed = observe(workers, &single, &feeds, &campaign.tolerances, campaign.timeout())?;
             if observed.skipped || observed.by_symptom.is_empty() {
                 continue;
             }
@@ -554,7 +577,7 @@ fn attribute_graph(
 }
 
 /// The symptom of a runtime whose outputs ran but diverge.
-fn output_symptom(judgement: &crate::compare::Judgement, runtime: &str) -> Symptom {
+pub(crate) fn output_symptom(judgement: &crate::compare::Judgement, runtime: &str) -> Symptom {
     let metrics: Vec<_> = judgement
         .outputs
         .iter()
@@ -707,6 +730,7 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
     }
     .unwrap_or(State {
         fingerprint,
+        runtimes: campaign.runtimes.clone(),
         next_case: 0,
         cases_run: 0,
         cases_skipped: 0,

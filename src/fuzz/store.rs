@@ -36,6 +36,9 @@ pub struct FindingRecord {
 pub struct State {
     /// Fingerprint of the campaign settings that make cases (seed, ops, dtypes, regime...).
     pub fingerprint: String,
+    /// The runtimes compared (what `sysnoise reduce` re-runs a finding on).
+    #[serde(default)]
+    pub runtimes: Vec<String>,
     /// Every case below this index has been run.
     pub next_case: u64,
     pub cases_run: u64,
@@ -46,6 +49,17 @@ pub struct State {
     #[serde(default)]
     pub cases_unattributed: u64,
     pub findings: Vec<FindingRecord>,
+}
+
+/// The state of the campaign in `dir`, whatever campaign it is; `None` when there is none.
+pub fn read_state(dir: &Path) -> Result<Option<State>, EngineError> {
+    let path = dir.join("state.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| EngineError::Input(format!("{}: unreadable campaign state ({e})", path.display())))
 }
 
 /// The campaign directory.
@@ -65,12 +79,9 @@ impl Store {
 
     /// The saved state, when it belongs to a campaign with this fingerprint.
     pub fn load_state(&self, fingerprint: &str) -> Result<Option<State>, EngineError> {
-        let path = self.state_path();
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        let Some(state) = read_state(&self.dir)? else {
             return Ok(None);
         };
-        let state: State = serde_json::from_str(&text)
-            .map_err(|e| EngineError::Input(format!("{}: unreadable campaign state ({e})", path.display())))?;
         if state.fingerprint != fingerprint {
             return Err(EngineError::Usage(format!(
                 "{} holds a different campaign (other seed, ops or runtimes): use another --out directory",

@@ -451,6 +451,13 @@ impl Tensor {
         self.len() == 0
     }
 
+    /// The first `len` entries along `axis`, same dtype (a minimiser shrinking a shape).
+    pub fn prefix_along(&self, axis: usize, len: usize) -> Tensor {
+        let mut t = self.clone();
+        for_each_tensor!(&mut t, a => *a = a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(0..len)).to_owned());
+        t
+    }
+
     /// All elements in logical (row-major) order as little-endian bytes (empty for strings,
     /// which have no fixed-width encoding: see [`Tensor::String`]).
     pub fn to_le_bytes(&self) -> Vec<u8> {
