@@ -227,6 +227,12 @@ struct FuzzArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Do not reduce new findings at the end of the campaign (`sysnoise reduce OUT` later).
+    #[arg(long)]
+    no_reduce: bool,
+    /// Time for reducing findings after the campaign (those left wait for `sysnoise reduce OUT`).
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    reduce_time: std::time::Duration,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -514,6 +520,28 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(out) = &args.out {
             println!("findings in {}", out.join("findings").display());
+        }
+    }
+    if let (Some(out), false) = (&args.out, args.no_reduce || summary.findings.is_empty()) {
+        let reduce_options = sysnoise::reduce::ReduceOptions {
+            runtimes: campaign.runtimes.clone(),
+            tolerances: campaign.tolerances.clone(),
+            timeout: campaign.timeout(),
+            worker_exe: options.worker_exe.clone(),
+            max_evaluations: 2_000,
+        };
+        let deadline = std::time::Instant::now() + args.reduce_time;
+        let reduced =
+            sysnoise::reduce::reduce_campaign(out, &reduce_options, Some(deadline), &options.stop, !args.json)?;
+        if !args.json {
+            println!(
+                "reduced {} findings into <finding>/reduced/ ({} no longer diverge, {} left for `sysnoise reduce {}`, {} failed)",
+                reduced.reduced.len(),
+                reduced.clean.len(),
+                reduced.left.len(),
+                out.display(),
+                reduced.failed.len()
+            );
         }
     }
     Ok(if summary.findings.is_empty() {
