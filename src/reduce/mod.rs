@@ -5,7 +5,7 @@
 //!    diverges names the guilty op and runtimes, and is the starting point.
 //! 2. When no node diverges alone (a fusion or whole-graph bug), delta debugging over node
 //!    subsets: each candidate is the subgraph the subset induces, fed recorded values.
-//! 3. Then shapes, attributes and input values shrink, one deterministic step at a time, each
+//! 3. Then shapes, ranks, attributes and input values shrink, one deterministic step at a time, each
 //!    kept only if the signature persists.
 
 pub mod bundle;
@@ -207,6 +207,7 @@ pub fn reduce(model: &Model, inputs: &NamedTensors, options: &ReduceOptions) -> 
     };
     current.0 = subgraph::loosen_output_shapes(&current.0);
     current = shrink::shapes(&mut oracle, &target, current, &mut steps)?;
+    current = shrink::ranks(&mut oracle, &target, current, &mut steps)?;
     current = shrink::attributes(&mut oracle, &target, current, &mut steps)?;
     current = shrink::values(&mut oracle, &target, current, &mut steps)?;
     let (model_after, inputs_after) = current;

@@ -65,6 +65,56 @@ pub fn shapes(
     Ok((with_input_shapes(&model, &inputs), inputs))
 }
 
+/// Lowers ranks while the divergence persists: drops a leading size-1 axis from every input of
+/// the highest rank that has one, and the matching leading `1` of 1-D constants as long as
+/// that rank (Resize scales, Expand/Reshape shapes); attributes are not rewritten, so ops
+/// whose attributes name axes usually refuse the candidate (the oracle decides).
+pub fn ranks(
+    oracle: &mut Oracle,
+    target: &Target,
+    (mut model, mut inputs): Candidate,
+    steps: &mut Vec<String>,
+) -> Result<Candidate, EngineError> {
+    loop {
+        let Some(rank) = inputs
+            .iter()
+            .filter(|(_, t)| t.shape().len() >= 2 && t.shape()[0] == 1)
+            .map(|(_, t)| t.shape().len())
+            .max()
+        else {
+            break;
+        };
+        let lowered: NamedTensors = inputs
+            .iter()
+            .map(|(n, t)| {
+                let lower = t.shape().len() == rank && t.shape()[0] == 1;
+                (
+                    n.clone(),
+                    if lower {
+                        t.without_leading_unit_axis()
+                    } else {
+                        t.clone()
+                    },
+                )
+            })
+            .collect();
+        let mut candidate = with_input_shapes(&model, &lowered);
+        for init in &mut candidate.graph_mut().initializer {
+            let Ok(t) = Tensor::from_proto(init) else { continue };
+            if t.shape() == [rank] && t.to_f64_vec().first() == Some(&1.0) {
+                *init = t.slice_along(0, 1, rank).to_proto(&init.name);
+            }
+        }
+        if !oracle.keeps(target, &candidate, &lowered)? {
+            break;
+        }
+        steps.push(format!("rank {rank} -> {}", rank - 1));
+        model = candidate;
+        inputs = lowered;
+    }
+    Ok((model, inputs))
+}
+
 /// Drops each attribute (its default applies) while the divergence persists.
 pub fn attributes(
     oracle: &mut Oracle,

@@ -453,8 +453,21 @@ impl Tensor {
 
     /// The first `len` entries along `axis`, same dtype (a minimiser shrinking a shape).
     pub fn prefix_along(&self, axis: usize, len: usize) -> Tensor {
+        self.slice_along(axis, 0, len)
+    }
+
+    /// Entries `start..end` along `axis`, same dtype.
+    pub fn slice_along(&self, axis: usize, start: usize, end: usize) -> Tensor {
         let mut t = self.clone();
-        for_each_tensor!(&mut t, a => *a = a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(0..len)).to_owned());
+        for_each_tensor!(&mut t, a => *a = a.slice_axis(ndarray::Axis(axis), ndarray::Slice::from(start..end)).to_owned());
+        t
+    }
+
+    /// The tensor without its first axis, which must have size 1 (a minimiser lowering a rank).
+    pub fn without_leading_unit_axis(&self) -> Tensor {
+        assert_eq!(self.shape().first(), Some(&1), "the leading axis must have size 1");
+        let mut t = self.clone();
+        for_each_tensor!(&mut t, a => *a = a.index_axis(ndarray::Axis(0), 0).to_owned());
         t
     }
 
@@ -660,6 +673,23 @@ tensor_from_array!(String, String);
 mod tests {
     use super::*;
     use prost::Message;
+
+    #[test]
+    fn slicing_and_lowering_keep_the_dtype_and_values() {
+        let values = ArrayD::from_shape_vec(IxDyn(&[1, 2, 3]), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        for dtype in DType::ALL {
+            let t = Tensor::from_f64(dtype, &values);
+            let cut = t.slice_along(2, 1, 3);
+            assert_eq!(cut.dtype(), dtype);
+            assert_eq!(cut.shape(), &[1, 2, 2]);
+            let all = t.to_f64_vec();
+            assert_eq!(cut.to_f64_vec(), vec![all[1], all[2], all[4], all[5]], "{dtype}");
+            let lower = t.without_leading_unit_axis();
+            assert_eq!(lower.shape(), &[2, 3]);
+            assert_eq!(lower.to_f64_vec(), t.to_f64_vec(), "{dtype}");
+            assert_eq!(t.prefix_along(1, 1).to_f64_vec(), all[..3].to_vec(), "{dtype}");
+        }
+    }
 
     #[test]
     fn every_dtype_round_trips_through_tensor_proto_bytes() {
