@@ -75,15 +75,12 @@ pub fn ranks(
     (mut model, mut inputs): Candidate,
     steps: &mut Vec<String>,
 ) -> Result<Candidate, EngineError> {
-    loop {
-        let Some(rank) = inputs
-            .iter()
-            .filter(|(_, t)| t.shape().len() >= 2 && t.shape()[0] == 1)
-            .map(|(_, t)| t.shape().len())
-            .max()
-        else {
-            break;
-        };
+    while let Some(rank) = inputs
+        .iter()
+        .filter(|(_, t)| t.shape().len() >= 2 && t.shape()[0] == 1)
+        .map(|(_, t)| t.shape().len())
+        .max()
+    {
         let lowered: NamedTensors = inputs
             .iter()
             .map(|(n, t)| {
