@@ -501,6 +501,7 @@ fn run_fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let options = fuzz::RunOptions {
         worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
         jobs: args.jobs,
+        batch: fuzz::DEFAULT_BATCH,
         time_limit: args.time,
         out: args.out.clone(),
         progress: !args.json,
@@ -573,6 +574,7 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let options = fuzz::RunOptions {
         worker_exe: std::env::current_exe().context("locating the sysnoise executable")?,
         jobs,
+        batch: fuzz::DEFAULT_BATCH,
         time_limit: None,
         out: None,
         progress: !json,

@@ -21,6 +21,14 @@ pub struct WorkRequest {
     pub inputs: Vec<TensorProto>,
 }
 
+/// Several requests in one frame: the worker answers each with its own frame, flushed
+/// together, so a batch costs one wake-up each way instead of one per case.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WorkBatch {
+    #[prost(message, repeated, tag = "1")]
+    pub items: Vec<WorkRequest>,
+}
+
 /// `status`: 0 ok, 1 unsupported, 2 failed, 3 unavailable.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WorkResponse {
@@ -38,13 +46,12 @@ pub struct WorkResponse {
 }
 
 /// One length-prefixed frame, in a single write: a reader woken by the length alone would
-/// only block again for the body.
+/// only block again for the body. Not flushed.
 fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     let mut frame = Vec::with_capacity(4 + bytes.len());
     frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     frame.extend_from_slice(bytes);
-    out.write_all(&frame)?;
-    out.flush()
+    out.write_all(&frame)
 }
 
 /// One frame, or `None` at a clean end of stream.
@@ -117,9 +124,12 @@ pub fn serve(runtime: &str) -> std::io::Result<()> {
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
     while let Some(frame) = read_frame(&mut input)? {
-        let request = WorkRequest::decode(frame.as_slice())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        write_frame(&mut output, &response_for(runtime, &built, &request).encode_to_vec())?;
+        let batch =
+            WorkBatch::decode(frame.as_slice()).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        for request in &batch.items {
+            write_frame(&mut output, &response_for(runtime, &built, request).encode_to_vec())?;
+        }
+        output.flush()?;
     }
     Ok(())
 }
@@ -286,27 +296,34 @@ impl Worker {
         }
     }
 
-    /// Sends a request without waiting for the answer (so several workers can compute at
-    /// once); `Err` carries the outcome when the worker could not take it.
-    pub fn send(&mut self, request: &EncodedRequest) -> Result<(), WorkOutcome> {
+    /// Sends a batch of requests without waiting for the answers; `Err` carries the outcome
+    /// when the worker could not take it.
+    fn send(&mut self, requests: &[&EncodedRequest]) -> Result<(), WorkOutcome> {
         if self.process.is_none()
             && let Err(e) = self.start()
         {
             return Err(WorkOutcome::Crashed(format!("cannot start a worker: {e}")));
         }
+        // A WorkBatch on the wire is its items' encodings, each behind field 1's key and length.
+        let mut batch = Vec::with_capacity(requests.iter().map(|r| r.0.len() + 6).sum());
+        for request in requests {
+            prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut batch);
+            prost::encoding::encode_varint(request.0.len() as u64, &mut batch);
+            batch.extend_from_slice(&request.0);
+        }
         let connection = self.process.as_mut().expect("started");
-        if write_frame(&mut connection.stdin, &request.0).is_err() {
+        if write_frame(&mut connection.stdin, &batch).is_err() {
             return Err(WorkOutcome::Crashed(self.kill()));
         }
         Ok(())
     }
 
-    /// Waits at most `timeout` for the answer to the request sent last.
-    pub fn receive(&mut self, timeout: Duration) -> WorkOutcome {
+    /// Waits until `deadline` for the next answer.
+    fn receive(&mut self, deadline: Instant) -> WorkOutcome {
         let Some(connection) = self.process.as_mut() else {
             return WorkOutcome::Crashed("not running".into());
         };
-        match connection.receive(Instant::now() + timeout) {
+        match connection.receive(deadline) {
             Ok(Received::Frame(frame)) => match WorkResponse::decode(frame.as_slice()) {
                 Ok(response) => {
                     self.runtime_time += Duration::from_nanos(response.runtime_nanos);
@@ -332,10 +349,35 @@ impl Worker {
 
     /// Runs an already encoded request (one encoding serves every worker of a case).
     pub fn run_encoded(&mut self, request: &EncodedRequest, timeout: Duration) -> WorkOutcome {
-        match self.send(request) {
-            Ok(()) => self.receive(timeout),
-            Err(outcome) => outcome,
+        self.run_batch(&[request], timeout)
+            .pop()
+            .expect("one outcome per request")
+    }
+
+    /// Runs several requests in one exchange, `timeout` each (the batch gets their sum). When
+    /// the worker dies or stalls mid-batch, the answers received stand and the rest are re-run
+    /// one by one on a fresh worker, so the crash or hang is pinned on its own request.
+    pub fn run_batch(&mut self, requests: &[&EncodedRequest], timeout: Duration) -> Vec<WorkOutcome> {
+        if let Err(outcome) = self.send(requests) {
+            return if requests.len() == 1 {
+                vec![outcome]
+            } else {
+                requests.iter().map(|r| self.run_encoded(r, timeout)).collect()
+            };
         }
+        let deadline = Instant::now() + timeout * requests.len() as u32;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        while outcomes.len() < requests.len() {
+            match self.receive(deadline) {
+                done @ WorkOutcome::Done(_) => outcomes.push(done),
+                failure if requests.len() == 1 => outcomes.push(failure),
+                _ => {
+                    let answered = outcomes.len();
+                    outcomes.extend(requests[answered..].iter().map(|r| self.run_encoded(r, timeout)));
+                }
+            }
+        }
+        outcomes
     }
 }
 

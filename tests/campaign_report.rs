@@ -29,6 +29,7 @@ fn campaign_dir() -> tempfile::TempDir {
     let options = RunOptions {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_sysnoise")),
         jobs: 1,
+        batch: sysnoise::fuzz::DEFAULT_BATCH,
         time_limit: None,
         out: Some(dir.path().into()),
         progress: false,

@@ -25,6 +25,7 @@ fn every_campaign_in_cases_runs_and_matches_its_snapshot() {
         let options = RunOptions {
             worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_sysnoise")),
             jobs: 2,
+            batch: sysnoise::fuzz::DEFAULT_BATCH,
             time_limit: None,
             out: None,
             progress: false,

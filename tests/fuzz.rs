@@ -15,6 +15,7 @@ fn options(out: Option<PathBuf>) -> RunOptions {
     RunOptions {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_sysnoise")),
         jobs: 1,
+        batch: sysnoise::fuzz::DEFAULT_BATCH,
         time_limit: None,
         out,
         progress: false,

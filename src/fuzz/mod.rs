@@ -353,30 +353,59 @@ pub fn observe(
     tolerances: &ToleranceModel,
     timeout: Duration,
 ) -> Result<Observed, EngineError> {
-    let mut runs = Vec::new();
-    let mut forced: HashMap<String, Symptom> = HashMap::new();
+    let mut observed = observe_batch(workers, &[(model, inputs)], tolerances, timeout)?;
+    Ok(observed.pop().expect("one observation per case"))
+}
+
+/// [`observe`] for several cases at once: each worker gets them all in one exchange (see
+/// [`Worker::run_batch`]), which saves a wake-up per case and runtime.
+pub fn observe_batch(
+    workers: &mut [Worker],
+    cases: &[(&Model, &NamedTensors)],
+    tolerances: &ToleranceModel,
+    timeout: Duration,
+) -> Result<Vec<Observed>, EngineError> {
+    let requests: Vec<EncodedRequest> = cases.iter().map(|(m, i)| EncodedRequest::new(m, i)).collect();
+    let request_refs: Vec<&EncodedRequest> = requests.iter().collect();
+    let mut per_case: Vec<(Vec<Run>, HashMap<String, Symptom>)> =
+        cases.iter().map(|_| (Vec::new(), HashMap::new())).collect();
     // One runtime at a time: with 2 cores, parallel dispatch measured slower (jobs already
     // keep the cores busy).
-    let request = EncodedRequest::new(model, inputs);
     for worker in workers.iter_mut() {
         let name = worker.runtime().to_string();
-        let outputs = match worker.run_encoded(&request, timeout) {
-            WorkOutcome::Done(Err(e @ RuntimeError::Unavailable { .. })) => return Err(EngineError::Runtime(e)),
-            WorkOutcome::Done(result) => result,
-            WorkOutcome::Crashed(how) => {
-                forced.insert(name.clone(), Symptom::Crash);
-                Err(RuntimeError::failed(&name, format!("worker crashed: {how}")))
-            }
-            WorkOutcome::TimedOut => {
-                forced.insert(name.clone(), Symptom::Hang);
-                Err(RuntimeError::failed(
-                    &name,
-                    format!("no answer within {} ms", timeout.as_millis()),
-                ))
-            }
-        };
-        runs.push(Run { name, outputs });
+        for ((runs, forced), outcome) in per_case.iter_mut().zip(worker.run_batch(&request_refs, timeout)) {
+            let outputs = match outcome {
+                WorkOutcome::Done(Err(e @ RuntimeError::Unavailable { .. })) => {
+                    return Err(EngineError::Runtime(e));
+                }
+                WorkOutcome::Done(result) => result,
+                WorkOutcome::Crashed(how) => {
+                    forced.insert(name.clone(), Symptom::Crash);
+                    Err(RuntimeError::failed(&name, format!("worker crashed: {how}")))
+                }
+                WorkOutcome::TimedOut => {
+                    forced.insert(name.clone(), Symptom::Hang);
+                    Err(RuntimeError::failed(
+                        &name,
+                        format!("no answer within {} ms", timeout.as_millis()),
+                    ))
+                }
+            };
+            runs.push(Run {
+                name: name.clone(),
+                outputs,
+            });
+        }
     }
+    Ok(cases
+        .iter()
+        .zip(per_case)
+        .map(|((model, _), (runs, forced))| judged(model, runs, &forced, tolerances))
+        .collect())
+}
+
+/// Votes on one case's runs and groups the diverging runtimes by symptom.
+fn judged(model: &Model, runs: Vec<Run>, forced: &HashMap<String, Symptom>, tolerances: &ToleranceModel) -> Observed {
     let ran = runs.iter().filter(|r| r.outputs.is_ok()).count();
     let failed = runs
         .iter()
@@ -438,7 +467,7 @@ pub fn observe(
     }
     observed.runs = runs;
     observed.judgement = judgement;
-    Ok(observed)
+    observed
 }
 
 /// The findings of one op case's observation: `(undefined, findings)`. Crashes and hangs are
@@ -466,14 +495,14 @@ fn findings_of(case: &OpCase, inputs: &NamedTensors, observed: Observed) -> (boo
     (undefined, findings)
 }
 
-fn run_case(workers: &mut [Worker], generated: &GeneratedCase, campaign: &Campaign) -> Result<CaseResult, EngineError> {
-    let observed = observe(
-        workers,
-        &generated.model,
-        &generated.inputs,
-        &campaign.tolerances,
-        campaign.timeout(),
-    )?;
+/// The findings of a case whose runs `observed` holds (a graph's divergence is attributed
+/// with further runs on the workers).
+fn run_case(
+    workers: &mut [Worker],
+    generated: &GeneratedCase,
+    campaign: &Campaign,
+    observed: Observed,
+) -> Result<CaseResult, EngineError> {
     let mut result = CaseResult::nothing(generated.index);
     if observed.skipped {
         result.skipped = true;
@@ -611,12 +640,19 @@ fn describe_run(run: &Run, judgement: &crate::compare::Judgement) -> String {
     }
 }
 
+/// Cases per worker exchange in campaigns: amortises the pipe wake-ups (measured: overhead
+/// 23% at 1, see `sysnoise bench fuzz`), while a hang is still noticed within 8 timeouts.
+pub const DEFAULT_BATCH: usize = 8;
+
 /// How a campaign is run (not part of what it is).
 pub struct RunOptions {
     /// The `sysnoise` executable that serves as worker (`sysnoise worker`).
     pub worker_exe: PathBuf,
     /// Parallel case evaluations, each with its own worker processes.
     pub jobs: usize,
+    /// Cases sent to a worker in one exchange (1: one at a time). A hang inside a batch is
+    /// noticed after the batch's whole budget (`batch` × the timeout), then pinned on its case.
+    pub batch: usize,
     pub time_limit: Option<Duration>,
     /// Campaign directory (findings, index, resume state). `None`: keep nothing on disk.
     pub out: Option<PathBuf>,
@@ -769,14 +805,14 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
                     if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
                         break;
                     }
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= campaign.cases {
+                    let first = next.fetch_add(options.batch as u64, Ordering::SeqCst);
+                    if first >= campaign.cases {
                         break;
                     }
-                    let result = generate(campaign, pairs, index)
-                        .and_then(|generated| run_case(&mut workers, &generated, campaign));
-                    let failed = result.is_err();
-                    if send.send(result).is_err() || failed {
+                    let last = (first + options.batch as u64).min(campaign.cases);
+                    let results = run_batch(&mut workers, campaign, pairs, first..last);
+                    let failed = results.iter().any(Result::is_err);
+                    if results.into_iter().any(|r| send.send(r).is_err()) || failed {
                         break;
                     }
                 }
@@ -844,6 +880,29 @@ pub fn run(campaign: &Campaign, options: &RunOptions) -> Result<Summary, EngineE
         },
         runtime_seconds: runtime_nanos.load(Ordering::SeqCst) as f64 / 1e9,
     })
+}
+
+/// Cases `indices`, generated, observed in one exchange per worker, then judged one by one.
+fn run_batch(
+    workers: &mut [Worker],
+    campaign: &Campaign,
+    pairs: &[(&OpSpec, DType)],
+    indices: std::ops::Range<u64>,
+) -> Vec<Result<CaseResult, EngineError>> {
+    let generated: Vec<GeneratedCase> = match indices.map(|i| generate(campaign, pairs, i)).collect() {
+        Ok(g) => g,
+        Err(e) => return vec![Err(e)],
+    };
+    let cases: Vec<(&Model, &NamedTensors)> = generated.iter().map(|g| (&g.model, &g.inputs)).collect();
+    let observed = match observe_batch(workers, &cases, &campaign.tolerances, campaign.timeout()) {
+        Ok(o) => o,
+        Err(e) => return vec![Err(e)],
+    };
+    generated
+        .iter()
+        .zip(observed)
+        .map(|(g, o)| run_case(workers, g, campaign, o))
+        .collect()
 }
 
 /// Folds one case's result into the state, writing the reproducer of a new finding.
