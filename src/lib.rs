@@ -16,6 +16,7 @@ pub mod fuzz;
 pub mod guard;
 pub mod inputs;
 pub mod metrics;
+pub mod noise;
 pub mod npy;
 pub mod pernode;
 pub mod reduce;

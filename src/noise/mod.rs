@@ -1,0 +1,5 @@
+//! SysNoise "system configurations": the pre-processing, inference and post-processing
+//! choices that differ between a training system and a deployment system, each reproduced
+//! exactly so its effect on a model can be measured (issue: the SysNoise benchmark).
+
+pub mod resize;
