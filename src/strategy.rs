@@ -131,6 +131,22 @@ pub fn case(ops: &[&str], dtypes: &[DType], regime: Regime) -> BoxedStrategy<Tes
         .boxed()
 }
 
+/// A test runner seeded by a fuzzer's input: the same bytes always make the same case, and
+/// libFuzzer keeps the inputs whose cases reach new code. (Proptest's pass-through RNG, which
+/// would map bytes to decisions one for one, halves its data at every nested strategy and then
+/// yields zeros, on which filtering strategies never finish; a ChaCha stream seeded by the
+/// bytes does not run dry.)
+pub fn runner_from_bytes(bytes: &[u8]) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use rand::{RngCore, SeedableRng};
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut seed = [0u8; 32];
+    rand_chacha::ChaCha8Rng::seed_from_u64(hash).fill_bytes(&mut seed);
+    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed))
+}
+
 /// `Ok` when `a` and `b` agree on the case within tolerance (or one of them declines it);
 /// `Err` describes the divergence, with the reference deciding when it is one of the two.
 pub fn check_agree(

@@ -1,18 +1,16 @@
-//! cargo-fuzz target: the fuzzer's bytes drive the op catalog's strategies; a divergence
+//! cargo-fuzz target: the fuzzer's bytes seed the op catalog's strategies; a divergence
 //! between ONNX Runtime, tract and the reference is a crash (libFuzzer keeps the input).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sysnoise::strategy;
 use sysnoise::values::Regime;
 
 fuzz_target!(|bytes: &[u8]| {
-    // PassThrough hands the bytes to every random decision of the strategies, so
-    // libFuzzer's coverage-guided mutations steer op, attributes, shapes and values.
-    let rng = TestRng::from_seed(RngAlgorithm::PassThrough, bytes);
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    // The bytes seed every random decision of the catalog's strategies (op, attributes,
+    // shapes, values); libFuzzer keeps the inputs whose cases reach new code.
+    let mut runner = strategy::runner_from_bytes(bytes);
     let Ok(tree) = strategy::case(&[], &[], Regime::Edge).new_tree(&mut runner) else { return };
     let case = tree.current();
     let runtimes: Vec<_> = ["ort", "tract", "reference"]

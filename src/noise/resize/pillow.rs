@@ -41,7 +41,7 @@ impl PillowFilter {
     }
 
     /// The kernel and its support (half-width) at scale 1; `None` for NEAREST.
-    fn kernel(self) -> Option<(fn(f64) -> f64, f64)> {
+    fn kernel(self) -> Option<(Kernel, f64)> {
         Some(match self {
             PillowFilter::Nearest => return None,
             PillowFilter::Box => (box_kernel, 0.5),
@@ -52,6 +52,9 @@ impl PillowFilter {
         })
     }
 }
+
+/// A resampling kernel: weight at a distance (in input pixels, at scale 1).
+type Kernel = fn(f64) -> f64;
 
 fn box_kernel(x: f64) -> f64 {
     if x > -0.5 && x <= 0.5 { 1.0 } else { 0.0 }
@@ -116,7 +119,7 @@ struct Taps {
 }
 
 /// `precompute_coeffs` then `normalize_coeffs_8bpc`, for the span `[0, in_size)`.
-fn taps(in_size: usize, out_size: usize, kernel: fn(f64) -> f64, support: f64) -> Taps {
+fn taps(in_size: usize, out_size: usize, kernel: Kernel, support: f64) -> Taps {
     let scale = in_size as f64 / out_size as f64;
     let filter_scale = scale.max(1.0);
     let support = support * filter_scale;
