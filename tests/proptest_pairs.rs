@@ -68,7 +68,12 @@ fn a_failing_case_shrinks_to_a_minimal_one() {
 fn fuzzer_bytes_of_any_length_make_a_case() {
     // A short input must not exhaust the runner (the cargo-fuzz target hung on this).
     use proptest::strategy::{Strategy, ValueTree};
-    for bytes in [&b""[..], &[0u8; 3][..], &[0xffu8; 40][..], &(0..=255u8).collect::<Vec<_>>()[..]] {
+    for bytes in [
+        &b""[..],
+        &[0u8; 3][..],
+        &[0xffu8; 40][..],
+        &(0..=255u8).collect::<Vec<_>>()[..],
+    ] {
         let mut runner = sysnoise::strategy::runner_from_bytes(bytes);
         let case = sysnoise::strategy::case(&[], &[], sysnoise::values::Regime::Edge)
             .new_tree(&mut runner)

@@ -377,12 +377,20 @@ impl Element for bool {
 }
 
 /// The number of elements of `shape`, or an error when it overflows (hostile files).
+/// The element count of `shape`, refusing shapes ndarray cannot hold: the product of the
+/// non-zero dimensions (what ndarray checks, even when another dimension is 0) times the
+/// element size must fit in an `isize`.
 fn element_count(shape: &[usize], dtype: DType) -> Result<usize, BoundaryError> {
-    shape
+    let too_large = || BoundaryError::Invalid(format!("shape {shape:?} of {dtype} is too large"));
+    let nonzero = shape
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|n| n.checked_mul(dtype.size().max(1)).is_some())
-        .ok_or_else(|| BoundaryError::Invalid(format!("shape {shape:?} of {dtype} is too large")))
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+        .filter(|n| {
+            n.checked_mul(dtype.size().max(1))
+                .is_some_and(|bytes| bytes <= isize::MAX as usize)
+        })
+        .ok_or_else(too_large)?;
+    Ok(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 fn array_from_le<T: Element>(shape: &[usize], bytes: &[u8]) -> Result<ArrayD<T>, BoundaryError> {
@@ -673,6 +681,16 @@ tensor_from_array!(String, String);
 mod tests {
     use super::*;
     use prost::Message;
+
+    #[test]
+    fn an_empty_shape_with_huge_other_dimensions_is_an_error_not_a_panic() {
+        // Found by the `loaders` cargo-fuzz target: a zero dimension made the element count 0,
+        // but ndarray refuses the product of the other dimensions when it overflows.
+        let huge = usize::MAX / 2;
+        let err = array_from_le::<f32>(&[0, huge, 4], &[]).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        assert_eq!(array_from_le::<f32>(&[0, 3], &[]).unwrap().shape(), &[0, 3]);
+    }
 
     #[test]
     fn slicing_and_lowering_keep_the_dtype_and_values() {
