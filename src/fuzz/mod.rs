@@ -640,9 +640,10 @@ fn describe_run(run: &Run, judgement: &crate::compare::Judgement) -> String {
     }
 }
 
-/// Cases per worker exchange in campaigns: amortises the pipe wake-ups (measured: overhead
-/// 23% at 1, see `sysnoise bench fuzz`), while a hang is still noticed within 8 timeouts.
-pub const DEFAULT_BATCH: usize = 8;
+/// Cases per worker exchange in campaigns: amortises the pipe wake-ups (`sysnoise bench fuzz`,
+/// 2 jobs, this machine: overhead 22% one case at a time, 15-16% at 8, 13% at 16), while a
+/// hang is still noticed within 16 timeouts.
+pub const DEFAULT_BATCH: usize = 16;
 
 /// How a campaign is run (not part of what it is).
 pub struct RunOptions {
