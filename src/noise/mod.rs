@@ -2,4 +2,6 @@
 //! choices that differ between a training system and a deployment system, each reproduced
 //! exactly so its effect on a model can be measured (issue: the SysNoise benchmark).
 
+pub mod colour;
+pub mod postprocess;
 pub mod resize;
