@@ -29,6 +29,7 @@ use crate::tolerance::ToleranceModel;
 use crate::worker::Worker;
 
 /// How to reduce.
+#[derive(Clone)]
 pub struct ReduceOptions {
     /// Runtimes to compare (registry names); the reference should be among them.
     pub runtimes: Vec<String>,
@@ -276,13 +277,7 @@ pub fn reduce_campaign(
 ) -> Result<CampaignReduction, EngineError> {
     let state = crate::fuzz::store::read_state(dir)?
         .ok_or_else(|| EngineError::Input(format!("{}: no state.json (not a campaign directory)", dir.display())))?;
-    let mut options_here = ReduceOptions {
-        runtimes: options.runtimes.clone(),
-        tolerances: options.tolerances.clone(),
-        timeout: options.timeout,
-        worker_exe: options.worker_exe.clone(),
-        max_evaluations: options.max_evaluations,
-    };
+    let mut options_here = options.clone();
     if options_here.runtimes.is_empty() {
         options_here.runtimes = state.runtimes.clone();
     }
