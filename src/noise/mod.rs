@@ -3,5 +3,6 @@
 //! exactly so its effect on a model can be measured (issue: the SysNoise benchmark).
 
 pub mod colour;
+pub mod decode;
 pub mod postprocess;
 pub mod resize;
