@@ -17,7 +17,7 @@ stamp="$venv/.sysnoise-requirements"
 if [ -f "$stamp" ] && cmp -s "$stamp" "$req"; then
   say "Python environment up to date ($venv)"
 else
-  say "creating Python environment in $venv (the pins of scripts/requirements.txt, from PyPI: onnxruntime, onnx, numpy, tract, pillow)"
+  say "creating Python environment in $venv (the pins of scripts/requirements.txt, from PyPI: onnxruntime, onnx, numpy, tract, pillow, opencv-python-headless)"
   if ! "$python" -m venv "$venv" 2>/dev/null; then
     # Debian's python3 keeps venv in a separate package.
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -1,11 +1,12 @@
-//! Golden tests: sysnoise's Pillow resize against the real Pillow (pinned in
-//! scripts/requirements.txt), bit for bit, for every filter, on noisy and on sharp-edged images
-//! at down-, up- and mixed scales.
+//! Golden tests: sysnoise's Pillow and OpenCV resizes against the real Pillow and OpenCV (pinned
+//! in scripts/requirements.txt), bit for bit, for every filter / interpolation reproduced, on
+//! noisy and on sharp-edged images at down-, up- and mixed scales.
 
 use std::path::Path;
 use std::process::Command;
 
 use ndarray::Array3;
+use sysnoise::noise::resize::opencv::{self, OpenCvInterpolation};
 use sysnoise::noise::resize::pillow::{PillowFilter, resize};
 
 /// A deterministic RGB test image: `sharp` gives hard-edged blocks (ringing, clipping), else
@@ -25,12 +26,13 @@ fn test_image(height: usize, width: usize, sharp: bool) -> Array3<u8> {
     })
 }
 
-fn pillow_goldens(image: &Array3<u8>) -> Vec<(String, Array3<u8>)> {
+/// Outputs of `scripts/goldens/<script>` (run by the project venv's Python) on `image`.
+fn goldens(script: &str, image: &Array3<u8>) -> Vec<(String, Array3<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
     assert!(
         python.exists(),
-        "{} is missing: run scripts/setup.sh (it installs the pinned Pillow)",
+        "{} is missing: run scripts/setup.sh (it installs the pinned Pillow and OpenCV)",
         python.display()
     );
     let dir = tempfile::tempdir().unwrap();
@@ -39,7 +41,7 @@ fn pillow_goldens(image: &Array3<u8>) -> Vec<(String, Array3<u8>)> {
     std::fs::write(&input, sysnoise::npy::to_npy_bytes(&tensor).unwrap()).unwrap();
     let output = dir.path().join("goldens.npz");
     let run = Command::new(&python)
-        .arg(root.join("scripts/goldens/pillow_resize.py"))
+        .arg(root.join("scripts/goldens").join(script))
         .arg(&input)
         .arg(&output)
         .output()
@@ -65,30 +67,48 @@ fn pillow_resize_matches_the_real_pillow_bit_for_bit() {
         ("smooth", test_image(29, 37, false)),
         ("sharp", test_image(29, 37, true)),
     ] {
-        let goldens = pillow_goldens(&image);
+        let goldens = goldens("pillow_resize.py", &image);
         assert_eq!(goldens.len(), 60, "6 filters x 10 sizes");
-        let mut failures = Vec::new();
-        for (key, want) in &goldens {
-            let (filter, size) = key.split_once('_').unwrap();
-            let (w, h) = size.split_once('x').unwrap();
-            let got = resize(
-                image.view(),
-                w.parse().unwrap(),
-                h.parse().unwrap(),
-                filter_named(filter),
-            );
-            assert_eq!(got.dim(), want.dim(), "{label} {key}");
-            let differing = got.iter().zip(want.iter()).filter(|(a, b)| a != b).count();
-            let worst = got
-                .iter()
-                .zip(want.iter())
-                .map(|(&a, &b)| (i16::from(a) - i16::from(b)).abs())
-                .max()
-                .unwrap_or(0);
-            if differing > 0 {
-                failures.push(format!("{label} {key}: {differing} values differ, by up to {worst}"));
-            }
+        let failures = compare_all(label, &goldens, |filter, w, h| {
+            resize(image.view(), w, h, filter_named(filter))
+        });
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+/// Compares every golden with `resize(image, w, h, kind)`; returns the failures.
+fn compare_all(
+    label: &str,
+    goldens: &[(String, Array3<u8>)],
+    mut resize: impl FnMut(&str, usize, usize) -> Array3<u8>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (key, want) in goldens {
+        let (kind, size) = key.split_once('_').unwrap();
+        let (w, h) = size.split_once('x').unwrap();
+        let got = resize(kind, w.parse().unwrap(), h.parse().unwrap());
+        assert_eq!(got.dim(), want.dim(), "{label} {key}");
+        let differing = got.iter().zip(want.iter()).filter(|(a, b)| a != b).count();
+        if differing > 0 {
+            failures.push(format!("{label} {key}: {differing} values differ"));
         }
+    }
+    failures
+}
+
+#[test]
+fn opencv_resize_matches_the_real_opencv_bit_for_bit() {
+    // 30 x 40 also exercises the exact 2x reduction OpenCV routes to INTER_AREA.
+    for (label, image) in [
+        ("smooth", test_image(30, 40, false)),
+        ("sharp", test_image(29, 37, true)),
+    ] {
+        let goldens = goldens("opencv_resize.py", &image);
+        assert!(goldens.len() >= 20, "{label}: {} goldens", goldens.len());
+        let failures = compare_all(label, &goldens, |kind, w, h| {
+            let interpolation = OpenCvInterpolation::ALL.into_iter().find(|i| i.name() == kind).unwrap();
+            opencv::resize(image.view(), w, h, interpolation)
+        });
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
