@@ -6,3 +6,4 @@ pub mod colour;
 pub mod decode;
 pub mod postprocess;
 pub mod resize;
+pub mod rewrite;
