@@ -2,8 +2,10 @@
 # One-time, idempotent set-up of everything sysnoise needs that cargo does not build:
 #   1. a project-local Python environment (.venv) with the pinned onnxruntime (whose shared
 #      library the `ort` adapter loads) and onnx (whose backend node tests `conformance` runs);
-#   2. the ONNX backend node tests materialised once into the user's cache dir.
-# Everything comes from PyPI; nothing is downloaded from anywhere else. Re-running is cheap.
+#   2. the ONNX backend node tests materialised once into the user's cache dir;
+#   3. Debian's dataset-fashion-mnist (the SysNoise benchmark's labelled test set), with apt-get.
+# Everything comes from PyPI and Debian; nothing is downloaded from anywhere else. Re-running is
+# cheap.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -45,4 +47,18 @@ else
   rm -rf "$node_dir"
   mv "$node_dir.partial" "$node_dir"
   touch "$node_dir/.complete"
+fi
+
+fmnist=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+if [ -f "$fmnist" ]; then
+  say "Fashion-MNIST present (Debian dataset-fashion-mnist)"
+else
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null && { [ -z "$sudo" ] || command -v sudo >/dev/null; }; then
+    say "installing Debian's dataset-fashion-mnist with apt-get"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null
+  else
+    say "Fashion-MNIST missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"; exit 2
+  fi
 fi

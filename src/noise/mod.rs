@@ -4,6 +4,7 @@
 
 pub mod colour;
 pub mod decode;
+pub mod fmnist;
 pub mod postprocess;
 pub mod resize;
 pub mod rewrite;
