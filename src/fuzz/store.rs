@@ -111,10 +111,7 @@ impl Store {
             return Ok(());
         }
         let parent = final_dir.parent().expect("findings/<id>");
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempdir_in(parent)
-            .map_err(|e| EngineError::io(parent, e))?;
+        let tmp = crate::atomic::temporary_dir_in(parent, ".tmp-")?;
         let io = |p: &Path, e| EngineError::io(p, e);
         std::fs::write(tmp.path().join("model.onnx"), model.to_bytes()).map_err(|e| io(tmp.path(), e))?;
         let input_dir = tmp.path().join("inputs");

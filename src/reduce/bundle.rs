@@ -270,10 +270,7 @@ pub fn write(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".reduce-")
-        .tempdir_in(parent)
-        .map_err(|e| EngineError::io(parent, e))?;
+    let tmp = crate::atomic::temporary_dir_in(parent, ".reduce-")?;
     let root = tmp.path();
     let put = |relative: &str, bytes: &[u8]| -> Result<(), EngineError> {
         let path = root.join(relative);
