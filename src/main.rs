@@ -363,15 +363,21 @@ fn load_model(spec: &str) -> Result<(Model, String), EngineError> {
     Ok((model, label))
 }
 
-fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let (model, model_label) = load_model(&args.model)?;
-    let mut tolerances = match &args.tol_file {
+/// The tolerance model of `--tol-file` (or the defaults) with each `--tol` applied.
+fn tolerance_model(file: Option<&std::path::Path>, overrides: &[String]) -> Result<ToleranceModel, EngineError> {
+    let mut tolerances = match file {
         Some(path) => ToleranceModel::load(path)?,
         None => ToleranceModel::default(),
     };
-    for spec in &args.tolerances {
+    for spec in overrides {
         tolerances.apply_cli(spec)?;
     }
+    Ok(tolerances)
+}
+
+fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let (model, model_label) = load_model(&args.model)?;
+    let tolerances = tolerance_model(args.tol_file.as_deref(), &args.tolerances)?;
     let runtimes = build_runtimes(args.runtimes.as_deref())?;
     let (feeds, inputs_label, seed) = if args.inputs.is_empty() {
         let shapes: HashMap<String, Vec<usize>> = args
@@ -740,13 +746,7 @@ fn run_generate(
 }
 
 fn reduce_options(args: &ReduceArgs, default_runtimes: bool) -> anyhow::Result<sysnoise::reduce::ReduceOptions> {
-    let mut tolerances = match &args.tol_file {
-        Some(path) => ToleranceModel::load(path)?,
-        None => ToleranceModel::default(),
-    };
-    for spec in &args.tolerances {
-        tolerances.apply_cli(spec)?;
-    }
+    let tolerances = tolerance_model(args.tol_file.as_deref(), &args.tolerances)?;
     let runtimes = match (&args.runtimes, default_runtimes) {
         (Some(spec), _) => registry::select(Some(spec))?,
         (None, true) => registry::select(None)?,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use sysnoise_boundary::onnx::{AttributeProto, NodeProto, attribute_type};
-use sysnoise_boundary::{Model, NamedTensors, Runtime, Tensor, tensor_value_info};
+use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Tensor, tensor_value_info};
 
 use crate::compare::run_one;
 use crate::error::EngineError;
@@ -103,6 +103,34 @@ pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<Strin
     Some(single)
 }
 
+/// `node` alone (see [`single_node_model`]) with its feeds: the recorded values of the inputs
+/// that are not constants.
+pub fn single_node_case(
+    model: &Model,
+    node: &NodeProto,
+    values: &HashMap<String, Tensor>,
+) -> Option<(Model, NamedTensors)> {
+    let single = single_node_model(model, node, values)?;
+    let feeds = single
+        .inputs()
+        .iter()
+        .map(|i| (i.name.clone(), values[&i.name].clone()))
+        .collect();
+    Some((single, feeds))
+}
+
+/// [`baseline_values`] with a panic in the runtime contained: `None` when it cannot run the model.
+pub fn guarded_baseline_values(
+    baseline: &dyn Runtime,
+    model: &Model,
+    inputs: &NamedTensors,
+) -> Option<HashMap<String, Tensor>> {
+    crate::guard::guarded(baseline.name(), || {
+        baseline_values(baseline, model, inputs).map_err(|e| RuntimeError::failed(baseline.name(), e.to_string()))
+    })
+    .ok()
+}
+
 /// Re-runs each node of `model` alone on each suspect runtime, fed the baseline's values,
 /// and returns the first node on which any suspect diverges or fails.
 pub fn first_divergent_node(
@@ -113,14 +141,9 @@ pub fn first_divergent_node(
 ) -> Result<Option<Culprit>, EngineError> {
     let constants: HashSet<&str> = model.graph().initializer.iter().map(|t| t.name.as_str()).collect();
     for (index, node) in model.graph().node.iter().enumerate() {
-        let Some(single) = single_node_model(model, node, values) else {
+        let Some((single, feeds)) = single_node_case(model, node, values) else {
             continue;
         };
-        let feeds: NamedTensors = single
-            .inputs()
-            .iter()
-            .map(|i| (i.name.clone(), values[&i.name].clone()))
-            .collect();
         let mut outputs: Vec<NodeOutput> = single
             .outputs()
             .iter()

@@ -87,24 +87,11 @@ fn connect(spec: &OpSpec, case: &mut OpCase, pool: &[Available], rng: &mut ChaCh
 /// Fresh values for the unconnected inputs of a node and its weights. In the finite regime,
 /// attempt `n` reshapes typical values as the single-op search does.
 fn fresh_values(case: &OpCase, rng: &mut ChaCha8Rng, regime: Regime, attempt: i32) -> (NamedTensors, NamedTensors) {
-    if regime != Regime::Finite {
-        return values::for_case(case, rng, regime);
+    if regime == Regime::Finite {
+        super::finite_attempt_values(case, rng, attempt)
+    } else {
+        values::for_case(case, rng, regime)
     }
-    let transform = super::finite_attempt_transform(attempt);
-    let (inputs, weights) = values::for_case(case, rng, Regime::Typical);
-    let reshape = |named: NamedTensors| -> NamedTensors {
-        named
-            .into_iter()
-            .map(|(n, t)| (n, values::mapped(&t, &transform)))
-            .collect()
-    };
-    (reshape(inputs), reshape(weights))
-}
-
-fn all_finite(outputs: &NamedTensors) -> bool {
-    outputs
-        .iter()
-        .all(|(_, t)| !t.dtype().is_float() || t.to_f64_vec().iter().all(|v| v.is_finite()))
 }
 
 /// A random DAG of up to `nodes` nodes from the catalog pairs (f32 ones are the glue).
@@ -160,7 +147,7 @@ pub fn generate_graph(pairs: &[(&OpSpec, DType)], nodes: usize, rng: &mut ChaCha
             let Ok(outputs) = guarded(REFERENCE, || reference.prepare(&single)?.run(&feeds)) else {
                 break;
             };
-            if regime != Regime::Finite || all_finite(&outputs) {
+            if regime != Regime::Finite || super::all_finite(&outputs) {
                 accepted = Some((feeds, weights, outputs));
                 break;
             }

@@ -262,6 +262,27 @@ fn finite_attempt_transform(attempt: i32) -> impl Fn(f64) -> f64 {
     move |v| if positive { (v.abs() + 0.5) * scale } else { v * scale }
 }
 
+/// Attempt `attempt` of the finite search for `case`: `(graph inputs, weights)` drawn typical,
+/// then reshaped by [`finite_attempt_transform`].
+fn finite_attempt_values(case: &OpCase, rng: &mut ChaCha8Rng, attempt: i32) -> (NamedTensors, NamedTensors) {
+    let transform = finite_attempt_transform(attempt);
+    let (inputs, weights) = values::for_case(case, rng, Regime::Typical);
+    let reshape = |named: NamedTensors| -> NamedTensors {
+        named
+            .into_iter()
+            .map(|(n, t)| (n, values::mapped(&t, &transform)))
+            .collect()
+    };
+    (reshape(inputs), reshape(weights))
+}
+
+/// True when every float output is finite.
+fn all_finite(outputs: &NamedTensors) -> bool {
+    outputs
+        .iter()
+        .all(|(_, t)| !t.dtype().is_float() || t.to_f64_vec().iter().all(|v| v.is_finite()))
+}
+
 /// The NaN/Inf-avoiding search: draw typical values, run the (trusted, in-process) reference,
 /// and redraw (see [`finite_attempt_transform`]) until every output is finite. Keeps the last
 /// draw when no attempt succeeds.
@@ -269,22 +290,10 @@ fn finite_values(case: &OpCase, rng: &mut ChaCha8Rng) -> (NamedTensors, Model) {
     let reference = crate::registry::build(crate::compare::REFERENCE).expect("the reference is always available");
     let mut last = None;
     for attempt in 0..FINITE_ATTEMPTS {
-        let transform = finite_attempt_transform(attempt);
-        let (inputs, weights) = values::for_case(case, rng, Regime::Typical);
-        let reshape = |named: NamedTensors| -> NamedTensors {
-            named
-                .into_iter()
-                .map(|(n, t)| (n, values::mapped(&t, &transform)))
-                .collect()
-        };
-        let (inputs, weights) = (reshape(inputs), reshape(weights));
+        let (inputs, weights) = finite_attempt_values(case, rng, attempt);
         let model = case.model(&weights);
         let finite = crate::guard::guarded(crate::compare::REFERENCE, || reference.prepare(&model)?.run(&inputs))
-            .is_ok_and(|outputs| {
-                outputs
-                    .iter()
-                    .all(|(_, t)| !t.dtype().is_float() || t.to_f64_vec().iter().all(|v| v.is_finite()))
-            });
+            .is_ok_and(|outputs| all_finite(&outputs));
         if finite {
             return (inputs, model);
         }
@@ -478,21 +487,37 @@ fn findings_of(case: &OpCase, inputs: &NamedTensors, observed: Observed) -> (boo
     if undefined {
         by_symptom.retain(|symptom, _| matches!(symptom, Symptom::Crash | Symptom::Hang));
     }
-    let findings = by_symptom
+    let findings = signatures(
+        by_symptom,
+        case.op_type,
+        &case.attribute_class(),
+        &case.dtype.to_string(),
+        &observed.details,
+    );
+    (undefined, findings)
+}
+
+/// One finding per symptom group (runtimes come sorted from [`observe`]).
+fn signatures(
+    by_symptom: BTreeMap<Symptom, Vec<String>>,
+    op_type: &str,
+    attribute_class: &str,
+    dtype: &str,
+    details: &BTreeMap<String, String>,
+) -> Vec<Found> {
+    by_symptom
         .into_iter()
-        .map(|(symptom, mut runtimes)| {
-            runtimes.sort();
+        .map(|(symptom, runtimes)| {
             let signature = Signature {
-                op_type: case.op_type.to_string(),
-                attribute_class: case.attribute_class(),
-                dtype: case.dtype.to_string(),
+                op_type: op_type.to_string(),
+                attribute_class: attribute_class.to_string(),
+                dtype: dtype.to_string(),
                 runtimes,
                 symptom,
             };
-            (signature, observed.details.clone())
+            (signature, details.clone())
         })
-        .collect();
-    (undefined, findings)
+        .collect()
 }
 
 /// The findings of a case whose runs `observed` holds (a graph's divergence is attributed
@@ -541,20 +566,12 @@ fn attribute_graph(
     mut result: CaseResult,
 ) -> Result<CaseResult, EngineError> {
     let reference = crate::registry::build(crate::compare::REFERENCE)?;
-    let values = crate::guard::guarded(crate::compare::REFERENCE, || {
-        crate::pernode::baseline_values(reference.as_ref(), &generated.model, &generated.inputs)
-            .map_err(|e| RuntimeError::failed(crate::compare::REFERENCE, e.to_string()))
-    });
-    if let Ok(values) = &values {
+    let values = crate::pernode::guarded_baseline_values(reference.as_ref(), &generated.model, &generated.inputs);
+    if let Some(values) = &values {
         for (index, (node, case)) in generated.model.graph().node.iter().zip(&generated.nodes).enumerate() {
-            let Some(single) = crate::pernode::single_node_model(&generated.model, node, values) else {
+            let Some((single, feeds)) = crate::pernode::single_node_case(&generated.model, node, values) else {
                 continue;
             };
-            let feeds: NamedTensors = single
-                .inputs()
-                .iter()
-                .map(|i| (i.name.clone(), values[&i.name].clone()))
-                .collect();
             let observed = observe(workers, &single, &feeds, &campaign.tolerances, campaign.timeout())?;
             if observed.skipped || observed.by_symptom.is_empty() {
                 continue;
@@ -579,20 +596,7 @@ fn attribute_graph(
     let numeric_only = by_symptom.keys().all(|s| *s == Symptom::Numeric);
     by_symptom.remove(&Symptom::Numeric);
     result.unattributed = numeric_only;
-    result.findings = by_symptom
-        .into_iter()
-        .map(|(symptom, mut runtimes)| {
-            runtimes.sort();
-            let signature = Signature {
-                op_type: "graph".into(),
-                attribute_class: String::new(),
-                dtype: "-".into(),
-                runtimes,
-                symptom,
-            };
-            (signature, whole.details.clone())
-        })
-        .collect();
+    result.findings = signatures(by_symptom, "graph", "", "-", &whole.details);
     if !result.findings.is_empty() {
         result.reproducer = Some(Reproducer {
             model: generated.model.clone(),

@@ -18,13 +18,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
-use sysnoise_boundary::{Model, NamedTensors, RuntimeError, Tensor};
+use sysnoise_boundary::{Model, NamedTensors, Tensor};
 
 use crate::compare::REFERENCE;
 use crate::error::EngineError;
 use crate::fuzz::signature::Symptom;
 use crate::fuzz::{Observed, observe};
-use crate::pernode::{baseline_values, node_name, single_node_model};
+use crate::pernode::{guarded_baseline_values, node_name, single_node_case};
 use crate::tolerance::ToleranceModel;
 use crate::worker::Worker;
 
@@ -173,10 +173,7 @@ fn recorded_values(options: &ReduceOptions, model: &Model, inputs: &NamedTensors
     order.extend(options.runtimes.iter().map(String::as_str).filter(|r| *r != REFERENCE));
     order.into_iter().find_map(|name| {
         let runtime = crate::registry::build(name).ok()?;
-        crate::guard::guarded(name, || {
-            baseline_values(runtime.as_ref(), model, inputs).map_err(|e| RuntimeError::failed(name, e.to_string()))
-        })
-        .ok()
+        guarded_baseline_values(runtime.as_ref(), model, inputs)
     })
 }
 
@@ -234,14 +231,9 @@ fn attribute(
     values: &HashMap<String, Tensor>,
 ) -> Result<Option<(usize, Target, Model, NamedTensors)>, EngineError> {
     for (index, node) in model.graph().node.iter().enumerate() {
-        let Some(single) = single_node_model(model, node, values) else {
+        let Some((single, feeds)) = single_node_case(model, node, values) else {
             continue;
         };
-        let feeds: NamedTensors = single
-            .inputs()
-            .iter()
-            .map(|i| (i.name.clone(), values[&i.name].clone()))
-            .collect();
         let observed = oracle.observe(&single, &feeds)?;
         if observed.skipped {
             continue;
