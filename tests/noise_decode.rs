@@ -3,8 +3,7 @@
 //! libjpeg-turbo's own decode. The differences are the measurement (printed); the assertions
 //! are what must hold for any conforming decoder.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use ndarray::Array3;
 use sysnoise::noise::decode::{Decoder, decode_rgb, difference};
@@ -19,24 +18,9 @@ fn test_image(height: usize, width: usize) -> Array3<u8> {
 
 #[test]
 fn rust_decoders_stay_close_to_libjpeg_turbo_and_their_differences_are_measured() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
     let dir = tempfile::tempdir().unwrap();
     let image = test_image(48, 64);
-    let tensor = sysnoise_boundary::Tensor::U8(image.clone().into_dyn());
-    std::fs::write(
-        dir.path().join("image.npy"),
-        sysnoise::npy::to_npy_bytes(&tensor).unwrap(),
-    )
-    .unwrap();
-    let run = Command::new(&python)
-        .arg(root.join("scripts/goldens/pillow_jpeg.py"))
-        .arg(dir.path().join("image.npy"))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    common::run_golden_script("pillow_jpeg.py", &image, dir.path(), dir.path());
     let references = sysnoise::npy::read_npz(&dir.path().join("decoded.npz")).unwrap();
     assert_eq!(references.len(), 3);
     for (name, reference) in references {

@@ -2,8 +2,7 @@
 //! in scripts/requirements.txt), bit for bit, for every filter / interpolation reproduced, on
 //! noisy and on sharp-edged images at down-, up- and mixed scales.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use ndarray::Array3;
 use sysnoise::noise::resize::opencv::{self, OpenCvInterpolation};
@@ -28,25 +27,9 @@ fn test_image(height: usize, width: usize, sharp: bool) -> Array3<u8> {
 
 /// Outputs of `scripts/goldens/<script>` (run by the project venv's Python) on `image`.
 fn goldens(script: &str, image: &Array3<u8>) -> Vec<(String, Array3<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh (it installs the pinned Pillow and OpenCV)",
-        python.display()
-    );
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("image.npy");
-    let tensor = sysnoise_boundary::Tensor::U8(image.clone().into_dyn());
-    std::fs::write(&input, sysnoise::npy::to_npy_bytes(&tensor).unwrap()).unwrap();
     let output = dir.path().join("goldens.npz");
-    let run = Command::new(&python)
-        .arg(root.join("scripts/goldens").join(script))
-        .arg(&input)
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    common::run_golden_script(script, image, dir.path(), &output);
     sysnoise::npy::read_npz(&output)
         .unwrap()
         .into_iter()

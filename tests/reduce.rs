@@ -39,16 +39,6 @@ fn portable(report_md: &str) -> String {
         .join("\n")
 }
 
-fn venv_python() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh (it installs numpy, onnxruntime and tract)",
-        python.display()
-    );
-    python
-}
-
 #[test]
 fn a_planted_divergence_reduces_to_its_node_wherever_it_sits() {
     for placement in Placement::ALL {
@@ -101,7 +91,7 @@ fn repro_py_exits_1_while_the_bug_is_present() {
     for file in ["model.onnx", "inputs.npz", &expected, "actual/ort", "repro_test.rs"] {
         assert!(dir.path().join(file).exists(), "bundle lacks {file}");
     }
-    let run = std::process::Command::new(venv_python())
+    let run = std::process::Command::new(common::venv_python())
         .arg(dir.path().join("repro.py"))
         .output()
         .unwrap();

@@ -75,3 +75,38 @@ macro_rules! snapshot {
         settings.bind(|| insta::assert_snapshot!($name, $value));
     }};
 }
+
+/// The project venv's Python, with the pinned packages (numpy, onnxruntime, tract, Pillow,
+/// OpenCV) that repro scripts and golden tests need.
+pub fn venv_python() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup.sh (it installs the pinned Python packages)",
+        python.display()
+    );
+    python
+}
+
+/// Runs `scripts/goldens/<script> IMAGE.npy OUT` with the venv's Python, `image` (height ×
+/// width × channels) written to `dir/image.npy`.
+pub fn run_golden_script(script: &str, image: &ndarray::Array3<u8>, dir: &std::path::Path, out: &std::path::Path) {
+    let input = dir.join("image.npy");
+    let tensor = Tensor::U8(image.clone().into_dyn());
+    std::fs::write(&input, sysnoise::npy::to_npy_bytes(&tensor).unwrap()).unwrap();
+    let run = Command::new(venv_python())
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scripts/goldens")
+                .join(script),
+        )
+        .arg(&input)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
