@@ -62,3 +62,6 @@ else
     say "Fashion-MNIST missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"; exit 2
   fi
 fi
+
+# 4. The SysNoise benchmark's model and photos (and the plots' font).
+"$root/scripts/prepare_bench.sh"

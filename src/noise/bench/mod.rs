@@ -1,0 +1,462 @@
+//! `sysnoise bench sysnoise`: every noise option of every family against the training system,
+//! on every task; the task Δ per option, per family (mean and max over its options) and stacked,
+//! next to the operator-level divergence each configuration causes.
+
+pub mod link;
+pub mod output;
+pub mod plots;
+pub mod task;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ndarray::{Array2, Array4, Axis};
+use serde::Serialize;
+use sysnoise_boundary::{DType, Model, Runtime};
+
+use crate::error::EngineError;
+use crate::noise::quantise;
+use crate::noise::rewrite::{self, Rewrite};
+use crate::noise::system::{Family, Knob, Precision, SystemConfig};
+use crate::registry;
+use link::Divergence;
+use task::{Task, named_input};
+
+/// How the benchmark runs.
+pub struct BenchOptions {
+    /// The noise options to try (each against the training system).
+    pub knobs: Vec<Knob>,
+    /// Inference threads, each with its own session.
+    pub jobs: usize,
+    /// Evaluation items whose per-layer values are compared for the divergence link (0: none).
+    pub link_items: usize,
+    pub progress: bool,
+    /// Set by Ctrl-C: the configuration in flight finishes, the rest are left out.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// The outcome of one configuration on one task.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigResult {
+    /// `training`, a knob label (`resize:opencv-area`) or `stacked:<families>` (the worst option
+    /// of each family named, in taxonomy order; `config` says which options).
+    pub label: String,
+    pub family: Option<Family>,
+    pub config: SystemConfig,
+    /// Why the configuration was not measured (the knob does not apply, the runtime failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// The task's Δ against the training system: accuracy drop in points for labelled tasks,
+    /// top-1 flip rate in % for label-free ones.
+    pub delta: f64,
+    /// Share of items whose top-1 class differs from the training system's.
+    pub flip_rate: f64,
+    /// Mean drop of the probability the training system gave its own top-1 class.
+    pub confidence_drop: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// Mean absolute difference of the model input from the training system's (input units).
+    pub input_mean_abs_diff: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<Divergence>,
+    /// Wall time of this configuration (pre-processing + inference), not part of snapshots.
+    #[serde(skip)]
+    pub seconds: f64,
+}
+
+/// Δ over the options of one family.
+#[derive(Clone, Debug, Serialize)]
+pub struct FamilySummary {
+    pub family: Family,
+    pub options: usize,
+    pub mean_delta: f64,
+    pub max_delta: f64,
+    pub worst_option: String,
+}
+
+/// One step of the cumulative stacking (the paper's Fig. 3): the worst option of each family
+/// added to everything before it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StackStep {
+    pub added: String,
+    pub delta: f64,
+    pub flip_rate: f64,
+}
+
+/// Spearman rank correlation between a divergence measure and the task Δ over the measured
+/// configurations.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkSummary {
+    pub configurations: usize,
+    pub spearman_mean_layer_error: Option<f64>,
+    pub spearman_output_error: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskResult {
+    pub task: String,
+    pub items: usize,
+    /// What `delta` means for this task.
+    pub metric: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_accuracy: Option<f64>,
+    pub configs: Vec<ConfigResult>,
+    pub families: Vec<FamilySummary>,
+    pub stacked: Vec<StackStep>,
+    pub link: LinkSummary,
+    /// Ctrl-C stopped the run before every configuration was measured.
+    pub interrupted: bool,
+}
+
+/// The model a configuration deploys: rewrites, then precision.
+fn deployed_model(task: &dyn Task, config: &SystemConfig) -> Result<Model, String> {
+    let mut model = task.model().clone();
+    for rewrite in &config.rewrites {
+        let (rewritten, what) = rewrite::apply(&model, *rewrite).map_err(|e| e.to_string())?;
+        if what.changes == 0 {
+            return Err(match rewrite {
+                Rewrite::CeilModeFlip => "the model has no pooling with ceil_mode to flip".into(),
+                Rewrite::ResizeModeSwap => "the model has no Resize to swap".into(),
+                Rewrite::Fp16 { .. } => "nothing to convert to FP16".into(),
+            });
+        }
+        model = rewritten;
+    }
+    match config.precision {
+        Precision::Fp32 => {}
+        Precision::Fp16 { keep_io_float } => {
+            model = rewrite::apply(&model, Rewrite::Fp16 { keep_io_float })
+                .map_err(|e| e.to_string())?
+                .0;
+        }
+        Precision::Int8(granularity) => {
+            let calibration = task.calibration(&config.preprocess).map_err(|e| e.to_string())?;
+            let samples = (0..calibration.shape()[0])
+                .map(|i| named_input(&model, &calibration, i..i + 1))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let calibrator = registry::build("ort").map_err(|e| e.to_string())?;
+            model = quantise::quantise_static(&model, &samples, calibrator.as_ref(), granularity)
+                .map_err(|e| e.to_string())?
+                .0;
+        }
+    }
+    Ok(model)
+}
+
+/// Casts an f32 input to what the model's input expects (FP16 models take FP16).
+fn input_dtype(model: &Model) -> DType {
+    model.inputs().first().and_then(|i| i.dtype).unwrap_or(DType::F32)
+}
+
+const BATCH: usize = 16;
+
+/// Logits of the rows starting at an index.
+type LogitsChunk = (usize, Array2<f64>);
+
+/// Logits `[N, classes]` of `model` on `inputs`, `jobs` threads each with its own session.
+pub fn infer(
+    runtime: &dyn Runtime,
+    model: &Model,
+    inputs: &Array4<f32>,
+    jobs: usize,
+) -> Result<Array2<f64>, EngineError> {
+    let items = inputs.shape()[0];
+    let dtype = input_dtype(model);
+    let next = AtomicUsize::new(0);
+    let chunks: Vec<Result<Vec<LogitsChunk>, EngineError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.max(1).min(items.div_ceil(BATCH).max(1)))
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<LogitsChunk>, EngineError> {
+                    let mut session = runtime.prepare(model).map_err(EngineError::Runtime)?;
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(BATCH, Ordering::SeqCst);
+                        if start >= items {
+                            return Ok(done);
+                        }
+                        let end = (start + BATCH).min(items);
+                        let mut named = named_input(model, inputs, start..end)?;
+                        if dtype != DType::F32 {
+                            named[0].1 = named[0].1.cast(dtype);
+                        }
+                        let outputs = session.run(&named).map_err(EngineError::Runtime)?;
+                        let logits = outputs
+                            .first()
+                            .ok_or_else(|| EngineError::Input("the model has no output".into()))?
+                            .1
+                            .to_f64_array();
+                        let rows = end - start;
+                        let per_row = logits.len() / rows;
+                        let logits = logits
+                            .into_shape_with_order((rows, per_row))
+                            .map_err(|e| EngineError::Input(format!("logits: {e}")))?;
+                        done.push((start, logits));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(EngineError::Input(format!("{} panicked", runtime.name()))))
+            })
+            .collect()
+    });
+    let mut parts = Vec::new();
+    for chunk in chunks {
+        parts.extend(chunk?);
+    }
+    parts.sort_by_key(|(start, _)| *start);
+    let views: Vec<_> = parts.iter().map(|(_, a)| a.view()).collect();
+    ndarray::concatenate(Axis(0), &views).map_err(|e| EngineError::Input(format!("logits: {e}")))
+}
+
+fn softmax(row: ndarray::ArrayView1<f64>) -> Vec<f64> {
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+fn argmax(row: ndarray::ArrayView1<f64>) -> usize {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Flip rate, confidence drop and accuracy of `logits` against the training system's.
+struct Scores {
+    flip_rate: f64,
+    confidence_drop: f64,
+    accuracy: Option<f64>,
+}
+
+fn score(training: &Array2<f64>, logits: &Array2<f64>, labels: Option<&[u8]>) -> Scores {
+    let n = training.shape()[0].max(1) as f64;
+    let mut flips = 0usize;
+    let mut drop = 0.0;
+    let mut right = 0usize;
+    for (i, (t, c)) in training.outer_iter().zip(logits.outer_iter()).enumerate() {
+        let top = argmax(t);
+        let predicted = argmax(c);
+        flips += usize::from(top != predicted);
+        drop += softmax(t)[top] - softmax(c)[top];
+        if let Some(labels) = labels {
+            right += usize::from(predicted == usize::from(labels[i]));
+        }
+    }
+    Scores {
+        flip_rate: flips as f64 / n,
+        confidence_drop: drop / n,
+        accuracy: labels.map(|_| right as f64 / n),
+    }
+}
+
+/// Runs the benchmark on one task.
+pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, EngineError> {
+    let training = SystemConfig::training();
+    let labelled = task.labels().is_some();
+    let applicable: Vec<&Knob> = options
+        .knobs
+        .iter()
+        .filter(|k| task.has_pipeline() || !k.family().is_preprocessing())
+        .collect();
+    let bar = progress_bar(options.progress, applicable.len() as u64 + 1, task.name());
+
+    let started = Instant::now();
+    let training_inputs = task.inputs(&training.preprocess)?;
+    let runtime = registry::build(&training.runtime)?;
+    let training_model = task.model().clone();
+    let training_logits = infer(runtime.as_ref(), &training_model, &training_inputs, options.jobs)?;
+    let training_scores = score(&training_logits, &training_logits, task.labels());
+    let link_items = options.link_items.min(task.item_count());
+    let training_values = if link_items > 0 {
+        Some(link::LayerValues::record(
+            runtime.as_ref(),
+            &training_model,
+            &training_inputs,
+            link_items,
+        )?)
+    } else {
+        None
+    };
+    let mut configs = vec![ConfigResult {
+        label: "training".into(),
+        family: None,
+        config: training.clone(),
+        skipped: None,
+        delta: 0.0,
+        flip_rate: 0.0,
+        confidence_drop: 0.0,
+        accuracy: training_scores.accuracy,
+        input_mean_abs_diff: 0.0,
+        divergence: None,
+        seconds: started.elapsed().as_secs_f64(),
+    }];
+    bar.inc(1);
+
+    let evaluate = |label: String, family: Option<Family>, config: SystemConfig| -> ConfigResult {
+        let started = Instant::now();
+        let mut result = ConfigResult {
+            label,
+            family,
+            config: config.clone(),
+            skipped: None,
+            delta: 0.0,
+            flip_rate: 0.0,
+            confidence_drop: 0.0,
+            accuracy: None,
+            input_mean_abs_diff: 0.0,
+            divergence: None,
+            seconds: 0.0,
+        };
+        let measured = (|| -> Result<(), String> {
+            let model = deployed_model(task, &config)?;
+            let own_inputs;
+            let inputs = if config.preprocess == training.preprocess {
+                &training_inputs
+            } else {
+                own_inputs = task.inputs(&config.preprocess).map_err(|e| e.to_string())?;
+                &own_inputs
+            };
+            let runtime = registry::build(&config.runtime).map_err(|e| e.to_string())?;
+            let logits = infer(runtime.as_ref(), &model, inputs, options.jobs).map_err(|e| e.to_string())?;
+            let scores = score(&training_logits, &logits, task.labels());
+            result.flip_rate = scores.flip_rate;
+            result.confidence_drop = scores.confidence_drop;
+            result.accuracy = scores.accuracy;
+            result.delta = match (training_scores.accuracy, scores.accuracy) {
+                (Some(base), Some(now)) if labelled => (base - now) * 100.0,
+                _ => scores.flip_rate * 100.0,
+            };
+            result.input_mean_abs_diff = (inputs - &training_inputs).mapv(f32::abs).mean().map_or(0.0, f64::from);
+            if let Some(baseline) = &training_values {
+                result.divergence = Some(
+                    link::LayerValues::record(runtime.as_ref(), &model, inputs, link_items)
+                        .map(|values| baseline.divergence(&training_model, &values))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            Ok(())
+        })();
+        if let Err(reason) = measured {
+            result.skipped = Some(reason);
+        }
+        result.seconds = started.elapsed().as_secs_f64();
+        result
+    };
+
+    let mut interrupted = false;
+    for knob in applicable {
+        if options.stop.load(Ordering::SeqCst) {
+            interrupted = true;
+            break;
+        }
+        bar.set_message(knob.label());
+        configs.push(evaluate(knob.label(), Some(knob.family()), training.with(knob)));
+        bar.inc(1);
+    }
+
+    let families = summarise_families(&configs);
+    let mut stacked = Vec::new();
+    let mut config = training.clone();
+    let mut labels: Vec<String> = Vec::new();
+    for family in &families {
+        if options.stop.load(Ordering::SeqCst) {
+            interrupted = true;
+            break;
+        }
+        let Some(worst) = configs.iter().find(|c| c.label == family.worst_option) else {
+            continue;
+        };
+        let knob = knob_of(&options.knobs, &worst.label);
+        config = config.with(knob);
+        labels.push(worst.label.clone());
+        bar.set_message(format!("stacked +{}", worst.label));
+        let result = if labels.len() == 1 {
+            worst.clone()
+        } else {
+            let families: Vec<&str> = labels.iter().map(|l| l.split(':').next().unwrap_or(l)).collect();
+            evaluate(format!("stacked:{}", families.join("+")), None, config.clone())
+        };
+        if result.skipped.is_none() {
+            stacked.push(StackStep {
+                added: worst.label.clone(),
+                delta: result.delta,
+                flip_rate: result.flip_rate,
+            });
+        }
+        if labels.len() > 1 {
+            configs.push(result);
+        }
+    }
+    bar.finish_and_clear();
+    let link = link::summarise(&configs);
+    Ok(TaskResult {
+        task: task.name().into(),
+        items: task.item_count(),
+        metric: if labelled {
+            "accuracy drop (points)".into()
+        } else {
+            "top-1 flips vs training system (%)".into()
+        },
+        training_accuracy: training_scores.accuracy,
+        configs,
+        families,
+        stacked,
+        link,
+        interrupted,
+    })
+}
+
+fn knob_of<'a>(knobs: &'a [Knob], label: &str) -> &'a Knob {
+    knobs
+        .iter()
+        .find(|k| k.label() == label)
+        .expect("family summaries name measured knobs")
+}
+
+/// Mean and max Δ per family over its measured options, families in taxonomy order.
+fn summarise_families(configs: &[ConfigResult]) -> Vec<FamilySummary> {
+    let mut by_family: BTreeMap<Family, Vec<&ConfigResult>> = BTreeMap::new();
+    for c in configs.iter().filter(|c| c.skipped.is_none()) {
+        if let Some(family) = c.family {
+            by_family.entry(family).or_default().push(c);
+        }
+    }
+    by_family
+        .into_iter()
+        .map(|(family, options)| {
+            let worst = options
+                .iter()
+                .max_by(|a, b| a.delta.total_cmp(&b.delta))
+                .expect("a family has at least one option");
+            FamilySummary {
+                family,
+                options: options.len(),
+                mean_delta: options.iter().map(|c| c.delta).sum::<f64>() / options.len() as f64,
+                max_delta: worst.delta,
+                worst_option: worst.label.clone(),
+            }
+        })
+        .collect()
+}
+
+fn progress_bar(show: bool, len: u64, task: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{task} {{bar:30}} {{pos}}/{{len}} configurations  {{elapsed}} (eta {{eta}})  {{msg}}"
+        ))
+        .expect("valid template"),
+    );
+    bar
+}
