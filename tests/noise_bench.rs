@@ -118,7 +118,8 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
             .unwrap()
             .contains("no Resize")
     );
-    let accuracy = result.training_accuracy.unwrap();
+    assert_eq!(result.quality_metric.as_deref(), Some("accuracy"));
+    let accuracy = result.training_quality.unwrap();
     assert!(accuracy > 0.8, "training accuracy {accuracy}");
     // The ceil_mode flip changes the pooled map (7×7 → 6×6): predictions move.
     let ceil = get("ceil-mode:flip");

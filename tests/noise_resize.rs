@@ -151,3 +151,36 @@ fn opencv_resize_matches_the_real_opencv() {
     let kinds: Vec<_> = checked.into_iter().collect();
     assert_eq!(kinds, ["area", "cubic", "cubic-noipp", "lanczos4", "linear", "nearest"]);
 }
+
+/// The ONNX Resize pre-processing on ONNX Runtime agrees with the same one-node model on the f64
+/// reference interpreter (the spec): values within one level (f32 vs f64 at rounding ties), and
+/// each mode really resizes (nearest keeps only source values).
+#[test]
+fn onnx_resize_preprocessing_on_ort_matches_the_reference() {
+    use sysnoise::noise::resize::onnx::{OnnxResize, resize as onnx_resize};
+    let ort = sysnoise::registry::build("ort").unwrap_or_else(|e| panic!("{e}"));
+    let reference = sysnoise::registry::build("reference").unwrap();
+    let image = test_image(23, 31, true);
+    for mode in OnnxResize::ALL {
+        for (w, h) in [(45, 37), (17, 12)] {
+            let by_ort = onnx_resize(image.view(), w, h, mode, ort.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+            let by_reference = onnx_resize(image.view(), w, h, mode, reference.as_ref()).unwrap();
+            assert_eq!(by_ort.dim(), (h, w, 3));
+            let worst = by_ort
+                .iter()
+                .zip(by_reference.iter())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            assert!(
+                worst <= 1,
+                "{} {w}x{h}: ORT and the reference differ by {worst}",
+                mode.name()
+            );
+            if mode == OnnxResize::Nearest {
+                let source: std::collections::HashSet<u8> = image.iter().copied().collect();
+                assert!(by_ort.iter().all(|v| source.contains(v)));
+            }
+        }
+    }
+}

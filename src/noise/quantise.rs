@@ -457,6 +457,34 @@ fn scales_tensor(scales: &[f32], per_channel: bool) -> Tensor {
     }
 }
 
+/// `model` with every `Constant` node that holds a tensor (`value` attribute) turned into an
+/// initialiser of the same name, so weights exported as Constant nodes (paddle2onnx, some
+/// torch exports) are quantised like initialisers.
+pub fn constants_as_initialisers(model: &Model) -> Model {
+    let mut out = model.clone();
+    let graph = out.graph_mut();
+    let mut kept = Vec::with_capacity(graph.node.len());
+    for node in std::mem::take(&mut graph.node) {
+        let tensor = (node.op_type == "Constant" && is_default_domain(&node) && node.output.len() == 1)
+            .then(|| {
+                node.attribute
+                    .iter()
+                    .find(|a| a.name == "value")
+                    .and_then(|a| a.t.clone())
+            })
+            .flatten();
+        match tensor {
+            Some(mut tensor) => {
+                tensor.name = node.output[0].clone();
+                graph.initializer.push(tensor);
+            }
+            None => kept.push(node),
+        }
+    }
+    graph.node = kept;
+    out
+}
+
 /// Quantises `model` to INT8 in QDQ form, calibrated on `calibration` run through `runtime`
 /// (MinMax: per tensor, the smallest and largest value over every calibration input).
 ///
@@ -468,6 +496,7 @@ pub fn quantise_static(
     runtime: &dyn Runtime,
     granularity: Granularity,
 ) -> Result<(Model, Rewritten), EngineError> {
+    let model = &constants_as_initialisers(model);
     let mut out = model.clone();
     raise_opset(&mut out)?;
     let plan = plan(model, granularity);

@@ -1,19 +1,25 @@
 //! A "system configuration": one choice for every knob between the JPEG bytes and the logits
-//! (decoder, resize kernel, colour round trip, model rewrites, precision, runtime). The training
-//! system is one configuration; each SysNoise noise is the training system with one knob turned.
+//! (decoder, resize kernel, colour round trip, model rewrites, precision, runtime) and, for
+//! detectors, after them (box decoding, NMS). The training system is one configuration; each
+//! SysNoise noise is the training system with one knob turned.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use ndarray::{Array3, ArrayView3, s};
 use serde::{Deserialize, Serialize};
 
 use super::colour::{self, Arithmetic, ColourPipeline, Range, Subsample, Upsample};
 use super::decode::{self, Decoder};
+use super::postprocess::{CoordinateRounding, PixelConvention, Suppress};
 use super::quantise::Granularity;
+use super::resize::onnx::{self, OnnxResize};
 use super::resize::opencv::{self, OpenCvInterpolation};
 use super::resize::pillow::{self, PillowFilter};
 use super::rewrite::Rewrite;
 use crate::error::EngineError;
+use crate::registry;
+use sysnoise_boundary::Runtime;
 
 /// A resize implementation: a library and its kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,14 +27,30 @@ use crate::error::EngineError;
 pub enum ResizeKernel {
     Pillow(PillowFilter),
     OpenCv(OpenCvInterpolation),
+    /// ONNX Resize executed by ONNX Runtime.
+    Onnx(OnnxResize),
+}
+
+/// The runtime that executes [`ResizeKernel::Onnx`], built once.
+fn onnx_resize_runtime() -> Result<&'static dyn Runtime, EngineError> {
+    static RUNTIME: OnceLock<Result<Box<dyn Runtime>, String>> = OnceLock::new();
+    match RUNTIME.get_or_init(|| registry::build("ort").map_err(|e| e.to_string())) {
+        Ok(runtime) => Ok(runtime.as_ref()),
+        Err(e) => Err(EngineError::Input(format!(
+            "ONNX Resize pre-processing needs ONNX Runtime: {e}"
+        ))),
+    }
 }
 
 impl ResizeKernel {
-    pub fn resize(self, image: ArrayView3<u8>, width: usize, height: usize) -> Array3<u8> {
-        match self {
+    /// Resizes `image` (height × width × channels) to `width` × `height`; only the ONNX kernel
+    /// can fail (its runtime may be missing).
+    pub fn resize(self, image: ArrayView3<u8>, width: usize, height: usize) -> Result<Array3<u8>, EngineError> {
+        Ok(match self {
             ResizeKernel::Pillow(filter) => pillow::resize(image, width, height, filter),
             ResizeKernel::OpenCv(interpolation) => opencv::resize(image, width, height, interpolation),
-        }
+            ResizeKernel::Onnx(mode) => onnx::resize(image, width, height, mode, onnx_resize_runtime()?)?,
+        })
     }
 }
 
@@ -37,6 +59,7 @@ impl fmt::Display for ResizeKernel {
         match self {
             ResizeKernel::Pillow(filter) => write!(f, "pillow-{}", filter.name()),
             ResizeKernel::OpenCv(interpolation) => write!(f, "opencv-{}", interpolation.name()),
+            ResizeKernel::Onnx(mode) => write!(f, "onnx-{}", mode.name()),
         }
     }
 }
@@ -76,10 +99,11 @@ pub enum Family {
     Upsample,
     Precision,
     Runtime,
+    PostProcess,
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 8] = [
         Family::Decoder,
         Family::Resize,
         Family::Colour,
@@ -87,6 +111,7 @@ impl Family {
         Family::Upsample,
         Family::Precision,
         Family::Runtime,
+        Family::PostProcess,
     ];
 
     pub fn name(self) -> &'static str {
@@ -98,6 +123,7 @@ impl Family {
             Family::Upsample => "upsample",
             Family::Precision => "precision",
             Family::Runtime => "runtime",
+            Family::PostProcess => "post-process",
         }
     }
 
@@ -137,7 +163,7 @@ impl Preprocess {
 
     /// torchvision's `Resize(short)` + `CenterCrop(crop)`: the short side scaled to `short`
     /// (the long side rounded), then the centre `crop` × `crop` square.
-    pub fn resize_and_crop(&self, rgb: ArrayView3<u8>, short: usize, crop: usize) -> Array3<u8> {
+    pub fn resize_and_crop(&self, rgb: ArrayView3<u8>, short: usize, crop: usize) -> Result<Array3<u8>, EngineError> {
         let (height, width, _) = rgb.dim();
         let scale = short as f64 / height.min(width) as f64;
         let (new_w, new_h) = if width <= height {
@@ -145,12 +171,90 @@ impl Preprocess {
         } else {
             ((width as f64 * scale).round() as usize, short)
         };
-        let resized = self.resize.resize(rgb, new_w, new_h);
+        let resized = self.resize.resize(rgb, new_w, new_h)?;
         let top = (new_h.saturating_sub(crop)) / 2;
         let left = (new_w.saturating_sub(crop)) / 2;
-        resized
+        Ok(resized
             .slice(s![top..top + crop.min(new_h), left..left + crop.min(new_w), ..])
-            .to_owned()
+            .to_owned())
+    }
+}
+
+/// A detector's post-processing: box decoding and non-maximum suppression choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostProcess {
+    /// Box sizes from decoded coordinates: continuous, or the legacy inclusive `+1`.
+    pub decode_pixels: PixelConvention,
+    pub rounding: CoordinateRounding,
+    /// IoU with or without the `+1`.
+    pub iou_pixels: PixelConvention,
+    pub suppress: Suppress,
+    pub class_aware: bool,
+    /// Keep the top-k candidates by score before the score threshold (instead of after).
+    pub top_k_before_threshold: bool,
+}
+
+impl Default for PostProcess {
+    /// The training system's: continuous coordinates, no rounding, IoU > threshold, class-aware,
+    /// score threshold before top-k.
+    fn default() -> PostProcess {
+        PostProcess {
+            decode_pixels: PixelConvention::Continuous,
+            rounding: CoordinateRounding::None,
+            iou_pixels: PixelConvention::Continuous,
+            suppress: Suppress::Above,
+            class_aware: true,
+            top_k_before_threshold: false,
+        }
+    }
+}
+
+/// One change to the training system's post-processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PostProcessChange {
+    DecodePlusOne,
+    RoundNearest,
+    RoundFloor,
+    IouPlusOne,
+    SuppressAtOrAbove,
+    ClassAgnostic,
+    TopKBeforeThreshold,
+}
+
+impl PostProcessChange {
+    pub const ALL: [PostProcessChange; 7] = [
+        PostProcessChange::DecodePlusOne,
+        PostProcessChange::RoundNearest,
+        PostProcessChange::RoundFloor,
+        PostProcessChange::IouPlusOne,
+        PostProcessChange::SuppressAtOrAbove,
+        PostProcessChange::ClassAgnostic,
+        PostProcessChange::TopKBeforeThreshold,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PostProcessChange::DecodePlusOne => "decode-plus-one",
+            PostProcessChange::RoundNearest => "round-nearest",
+            PostProcessChange::RoundFloor => "round-floor",
+            PostProcessChange::IouPlusOne => "iou-plus-one",
+            PostProcessChange::SuppressAtOrAbove => "suppress-at-or-above",
+            PostProcessChange::ClassAgnostic => "class-agnostic",
+            PostProcessChange::TopKBeforeThreshold => "top-k-before-threshold",
+        }
+    }
+
+    pub fn apply(self, post: &mut PostProcess) {
+        match self {
+            PostProcessChange::DecodePlusOne => post.decode_pixels = PixelConvention::PlusOne,
+            PostProcessChange::RoundNearest => post.rounding = CoordinateRounding::Nearest,
+            PostProcessChange::RoundFloor => post.rounding = CoordinateRounding::Floor,
+            PostProcessChange::IouPlusOne => post.iou_pixels = PixelConvention::PlusOne,
+            PostProcessChange::SuppressAtOrAbove => post.suppress = Suppress::AtOrAbove,
+            PostProcessChange::ClassAgnostic => post.class_aware = false,
+            PostProcessChange::TopKBeforeThreshold => post.top_k_before_threshold = true,
+        }
     }
 }
 
@@ -163,6 +267,8 @@ pub struct SystemConfig {
     pub precision: Precision,
     /// A runtime name of the registry (`ort`, `tract`, `ort-O0`, ...).
     pub runtime: String,
+    /// Detectors only.
+    pub postprocess: PostProcess,
 }
 
 impl SystemConfig {
@@ -178,6 +284,7 @@ impl SystemConfig {
             rewrites: Vec::new(),
             precision: Precision::Fp32,
             runtime: "ort".into(),
+            postprocess: PostProcess::default(),
         }
     }
 
@@ -195,6 +302,7 @@ impl SystemConfig {
             }
             Knob::Precision(precision) => config.precision = *precision,
             Knob::Runtime(runtime) => config.runtime = runtime.clone(),
+            Knob::PostProcess(change) => change.apply(&mut config.postprocess),
         }
         config
     }
@@ -210,6 +318,7 @@ pub enum Knob {
     Rewrite(Rewrite),
     Precision(Precision),
     Runtime(String),
+    PostProcess(PostProcessChange),
 }
 
 impl Knob {
@@ -222,6 +331,7 @@ impl Knob {
             Knob::Rewrite(Rewrite::ResizeModeSwap) => Family::Upsample,
             Knob::Rewrite(Rewrite::Fp16 { .. }) | Knob::Precision(_) => Family::Precision,
             Knob::Runtime(_) => Family::Runtime,
+            Knob::PostProcess(_) => Family::PostProcess,
         }
     }
 
@@ -239,6 +349,7 @@ impl Knob {
             .to_string(),
             Knob::Precision(precision) => precision.to_string(),
             Knob::Runtime(runtime) => runtime.clone(),
+            Knob::PostProcess(change) => change.name().to_string(),
         };
         format!("{}:{option}", self.family().name())
     }
@@ -277,7 +388,8 @@ pub fn default_knobs() -> Vec<Knob> {
     let resizes = PillowFilter::ALL
         .into_iter()
         .map(ResizeKernel::Pillow)
-        .chain(OpenCvInterpolation::ALL.into_iter().map(ResizeKernel::OpenCv));
+        .chain(OpenCvInterpolation::ALL.into_iter().map(ResizeKernel::OpenCv))
+        .chain(OnnxResize::ALL.into_iter().map(ResizeKernel::Onnx));
     knobs.extend(resizes.filter(|k| *k != training.preprocess.resize).map(Knob::Resize));
     for (range, arithmetic, subsample, upsample) in [
         (Range::Full, Arithmetic::Float, Subsample::Average, Upsample::Bilinear),
@@ -318,6 +430,9 @@ pub fn default_knobs() -> Vec<Knob> {
         ]
         .map(Knob::Precision),
     );
-    knobs.extend(["tract", "ort-O0"].map(|r| Knob::Runtime(r.into())));
+    // Another runtime, the f64 reference, ORT without graph optimisations, ORT with 4 intra-op
+    // threads.
+    knobs.extend(["tract", "reference", "ort-O0", "ort-mt"].map(|r| Knob::Runtime(r.into())));
+    knobs.extend(PostProcessChange::ALL.map(Knob::PostProcess));
     knobs
 }

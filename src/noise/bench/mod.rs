@@ -2,7 +2,9 @@
 //! on every task; the task Δ per option, per family (mean and max over its options) and stacked,
 //! next to the operator-level divergence each configuration causes.
 
+pub mod detect;
 pub mod link;
+pub mod ocr;
 pub mod output;
 pub mod plots;
 pub mod task;
@@ -17,12 +19,13 @@ use serde::Serialize;
 use sysnoise_boundary::{DType, Model, Runtime};
 
 use crate::error::EngineError;
+use crate::noise::decode::PixelDifference;
 use crate::noise::quantise;
 use crate::noise::rewrite::{self, Rewrite};
 use crate::noise::system::{Family, Knob, Precision, SystemConfig};
 use crate::registry;
 use link::Divergence;
-use task::{Task, named_input};
+use task::{Scores, Task, named_input};
 
 /// How the benchmark runs.
 pub struct BenchOptions {
@@ -48,17 +51,25 @@ pub struct ConfigResult {
     /// Why the configuration was not measured (the knob does not apply, the runtime failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-    /// The task's Δ against the training system: accuracy drop in points for labelled tasks,
-    /// top-1 flip rate in % for label-free ones.
+    /// The task's Δ against the training system: quality drop in points for labelled tasks
+    /// (accuracy, 1 − CER), top-1 flip rate in % for label-free ones.
     pub delta: f64,
-    /// Share of items whose top-1 class differs from the training system's.
+    /// Share of items whose prediction differs from the training system's.
     pub flip_rate: f64,
-    /// Mean drop of the probability the training system gave its own top-1 class.
+    /// Mean drop of the probability the training system gave its own prediction.
     pub confidence_drop: f64,
+    /// The task's quality metric (accuracy, 1 − CER, ...) when it has labels.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub accuracy: Option<f64>,
+    pub quality: Option<f64>,
+    /// Further task metrics by name (e.g. `mAP@0.5`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<(String, f64)>,
     /// Mean absolute difference of the model input from the training system's (input units).
     pub input_mean_abs_diff: f64,
+    /// For decoder and colour options: the decoded pixels (0–255, before resizing) against the
+    /// training system's, over every item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_pixels: Option<PixelDifference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub divergence: Option<Divergence>,
     /// Wall time of this configuration (pre-processing + inference), not part of snapshots.
@@ -100,8 +111,11 @@ pub struct TaskResult {
     pub items: usize,
     /// What `delta` means for this task.
     pub metric: String,
+    /// The labelled quality metric's name (`accuracy`), `None` for label-free tasks.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub training_accuracy: Option<f64>,
+    pub quality_metric: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_quality: Option<f64>,
     pub configs: Vec<ConfigResult>,
     pub families: Vec<FamilySummary>,
     pub stacked: Vec<StackStep>,
@@ -156,7 +170,26 @@ const BATCH: usize = 16;
 /// Logits of the rows starting at an index.
 type LogitsChunk = (usize, Array2<f64>);
 
-/// Logits `[N, classes]` of `model` on `inputs`, `jobs` threads each with its own session.
+/// Every output of one batch of `rows` items, each flattened per item and laid side by side
+/// in graph order: `[rows, Σ elements per item]`.
+fn rows_of(outputs: &sysnoise_boundary::NamedTensors, rows: usize) -> Result<Array2<f64>, EngineError> {
+    let parts: Vec<Array2<f64>> = outputs
+        .iter()
+        .map(|(name, tensor)| {
+            let values = tensor.to_f64_array();
+            let per_row = values.len() / rows;
+            values
+                .into_shape_with_order((rows, per_row))
+                .map_err(|e| EngineError::Input(format!("output {name}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    ndarray::concatenate(Axis(1), &views).map_err(|e| EngineError::Input(format!("outputs: {e}")))
+}
+
+/// The outputs of `model` on `inputs` as `[N, Σ elements per item]` (logits `[N, classes]` for a
+/// classifier; several outputs side by side in graph order), `jobs` threads each with its own
+/// session.
 pub fn infer(
     runtime: &dyn Runtime,
     model: &Model,
@@ -183,17 +216,10 @@ pub fn infer(
                             named[0].1 = named[0].1.cast(dtype);
                         }
                         let outputs = session.run(&named).map_err(EngineError::Runtime)?;
-                        let logits = outputs
-                            .first()
-                            .ok_or_else(|| EngineError::Input("the model has no output".into()))?
-                            .1
-                            .to_f64_array();
-                        let rows = end - start;
-                        let per_row = logits.len() / rows;
-                        let logits = logits
-                            .into_shape_with_order((rows, per_row))
-                            .map_err(|e| EngineError::Input(format!("logits: {e}")))?;
-                        done.push((start, logits));
+                        if outputs.is_empty() {
+                            return Err(EngineError::Input("the model has no output".into()));
+                        }
+                        done.push((start, rows_of(&outputs, end - start)?));
                     }
                 })
             })
@@ -215,56 +241,15 @@ pub fn infer(
     ndarray::concatenate(Axis(0), &views).map_err(|e| EngineError::Input(format!("logits: {e}")))
 }
 
-fn softmax(row: ndarray::ArrayView1<f64>) -> Vec<f64> {
-    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let exps: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
-    let sum: f64 = exps.iter().sum();
-    exps.into_iter().map(|e| e / sum).collect()
-}
-
-fn argmax(row: ndarray::ArrayView1<f64>) -> usize {
-    row.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
-}
-
-/// Flip rate, confidence drop and accuracy of `logits` against the training system's.
-struct Scores {
-    flip_rate: f64,
-    confidence_drop: f64,
-    accuracy: Option<f64>,
-}
-
-fn score(training: &Array2<f64>, logits: &Array2<f64>, labels: Option<&[u8]>) -> Scores {
-    let n = training.shape()[0].max(1) as f64;
-    let mut flips = 0usize;
-    let mut drop = 0.0;
-    let mut right = 0usize;
-    for (i, (t, c)) in training.outer_iter().zip(logits.outer_iter()).enumerate() {
-        let top = argmax(t);
-        let predicted = argmax(c);
-        flips += usize::from(top != predicted);
-        drop += softmax(t)[top] - softmax(c)[top];
-        if let Some(labels) = labels {
-            right += usize::from(predicted == usize::from(labels[i]));
-        }
-    }
-    Scores {
-        flip_rate: flips as f64 / n,
-        confidence_drop: drop / n,
-        accuracy: labels.map(|_| right as f64 / n),
-    }
-}
-
 /// Runs the benchmark on one task.
 pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, EngineError> {
     let training = SystemConfig::training();
-    let labelled = task.labels().is_some();
+    let quality = task.quality_metric();
     let applicable: Vec<&Knob> = options
         .knobs
         .iter()
         .filter(|k| task.has_pipeline() || !k.family().is_preprocessing())
+        .filter(|k| task.has_postprocess() || k.family() != Family::PostProcess)
         .collect();
     let bar = progress_bar(options.progress, applicable.len() as u64 + 1, task.name());
 
@@ -273,7 +258,7 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
     let runtime = registry::build(&training.runtime)?;
     let training_model = task.model().clone();
     let training_logits = infer(runtime.as_ref(), &training_model, &training_inputs, options.jobs)?;
-    let training_scores = score(&training_logits, &training_logits, task.labels());
+    let training_scores = task.score(&training_logits, &training_logits, &training.postprocess);
     let link_items = options.link_items.min(task.item_count());
     let training_values = if link_items > 0 {
         Some(link::LayerValues::record(
@@ -293,8 +278,10 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
         delta: 0.0,
         flip_rate: 0.0,
         confidence_drop: 0.0,
-        accuracy: training_scores.accuracy,
+        quality: training_scores.quality,
+        extra: training_scores.extra.clone(),
         input_mean_abs_diff: 0.0,
+        decoded_pixels: None,
         divergence: None,
         seconds: started.elapsed().as_secs_f64(),
     }];
@@ -310,8 +297,10 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             delta: 0.0,
             flip_rate: 0.0,
             confidence_drop: 0.0,
-            accuracy: None,
+            quality: None,
+            extra: Vec::new(),
             input_mean_abs_diff: 0.0,
+            decoded_pixels: None,
             divergence: None,
             seconds: 0.0,
         };
@@ -325,15 +314,28 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
                 &own_inputs
             };
             let runtime = registry::build(&config.runtime).map_err(|e| e.to_string())?;
-            let logits = infer(runtime.as_ref(), &model, inputs, options.jobs).map_err(|e| e.to_string())?;
-            let scores = score(&training_logits, &logits, task.labels());
+            let same_inference = config.preprocess == training.preprocess
+                && config.rewrites == training.rewrites
+                && config.precision == training.precision
+                && config.runtime == training.runtime;
+            let logits = if same_inference {
+                // Only post-processing differs: the training system's outputs, re-scored.
+                training_logits.clone()
+            } else {
+                infer(runtime.as_ref(), &model, inputs, options.jobs).map_err(|e| e.to_string())?
+            };
+            let scores: Scores = task.score(&training_logits, &logits, &config.postprocess);
             result.flip_rate = scores.flip_rate;
             result.confidence_drop = scores.confidence_drop;
-            result.accuracy = scores.accuracy;
-            result.delta = match (training_scores.accuracy, scores.accuracy) {
-                (Some(base), Some(now)) if labelled => (base - now) * 100.0,
+            result.quality = scores.quality;
+            result.extra = scores.extra;
+            result.delta = match (training_scores.quality, scores.quality) {
+                (Some(base), Some(now)) => (base - now) * 100.0,
                 _ => scores.flip_rate * 100.0,
             };
+            if matches!(family, Some(Family::Decoder | Family::Colour)) {
+                result.decoded_pixels = task.decoded_difference(&training.preprocess, &config.preprocess);
+            }
             result.input_mean_abs_diff = (inputs - &training_inputs).mapv(f32::abs).mean().map_or(0.0, f64::from);
             if let Some(baseline) = &training_values {
                 result.divergence = Some(
@@ -400,12 +402,12 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
     Ok(TaskResult {
         task: task.name().into(),
         items: task.item_count(),
-        metric: if labelled {
-            "accuracy drop (points)".into()
-        } else {
-            "top-1 flips vs training system (%)".into()
+        metric: match quality {
+            Some(name) => format!("{name} drop (points)"),
+            None => "top-1 flips vs training system (%)".into(),
         },
-        training_accuracy: training_scores.accuracy,
+        quality_metric: quality.map(str::to_string),
+        training_quality: training_scores.quality,
         configs,
         families,
         stacked,
@@ -432,8 +434,10 @@ fn summarise_families(configs: &[ConfigResult]) -> Vec<FamilySummary> {
     by_family
         .into_iter()
         .map(|(family, options)| {
+            // The first option with the largest Δ (`rev` because `max_by` keeps the last).
             let worst = options
                 .iter()
+                .rev()
                 .max_by(|a, b| a.delta.total_cmp(&b.delta))
                 .expect("a family has at least one option");
             FamilySummary {

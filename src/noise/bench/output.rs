@@ -78,32 +78,44 @@ fn divergence_text(c: &ConfigResult) -> (String, String, String) {
 pub fn detail_table(task: &TaskResult) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header([
-        "configuration",
-        "Δ",
-        "flips",
-        "conf. drop",
-        "input |Δ|",
-        "mean layer rel err",
-        "output rel err",
-        "first divergent layer",
-    ]);
+    // Further task metrics (mAP@0.5 ...) get one column each, named as the task names them.
+    let extra_names: Vec<&str> = task
+        .configs
+        .iter()
+        .flat_map(|c| c.extra.iter().map(|(name, _)| name.as_str()))
+        .fold(Vec::new(), |mut names, name| {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            names
+        });
+    let mut header: Vec<String> = ["configuration", "Δ", "flips", "conf. drop", "input |Δ|"]
+        .map(String::from)
+        .to_vec();
+    header.extend(extra_names.iter().map(|n| n.to_string()));
+    header.extend(["mean layer rel err", "output rel err", "first divergent layer"].map(String::from));
+    table.set_header(header);
     for c in &task.configs {
         if let Some(reason) = &c.skipped {
             table.add_row([c.label.clone(), format!("skipped: {reason}")]);
             continue;
         }
         let (mean, output, first) = divergence_text(c);
-        table.add_row([
+        let mut row = vec![
             c.label.clone(),
             format!("{:.2}", c.delta),
             format!("{:.1}%", c.flip_rate * 100.0),
             format!("{:+.4}", c.confidence_drop),
             format!("{:.4}", c.input_mean_abs_diff),
-            mean,
-            output,
-            first,
-        ]);
+        ];
+        row.extend(extra_names.iter().map(|name| {
+            c.extra
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| "-".into(), |(_, v)| format!("{v:.3}"))
+        }));
+        row.extend([mean, output, first]);
+        table.add_row(row);
     }
     table
 }
@@ -115,8 +127,8 @@ fn correlation_text(r: Option<f64>) -> String {
 /// Lines under each task's detail: training accuracy, stacking, the rank correlations.
 pub fn task_notes(task: &TaskResult) -> Vec<String> {
     let mut lines = Vec::new();
-    if let Some(accuracy) = task.training_accuracy {
-        lines.push(format!("training-system accuracy: {:.2}%", accuracy * 100.0));
+    if let (Some(name), Some(quality)) = (&task.quality_metric, task.training_quality) {
+        lines.push(format!("training-system {name}: {:.2}%", quality * 100.0));
     }
     if !task.stacked.is_empty() {
         let steps: Vec<String> = task
@@ -135,6 +147,26 @@ pub fn task_notes(task: &TaskResult) -> Vec<String> {
         correlation_text(task.link.spearman_mean_layer_error),
         correlation_text(task.link.spearman_output_error)
     ));
+    let decoded: Vec<String> = task
+        .configs
+        .iter()
+        .filter_map(|c| {
+            let d = c.decoded_pixels.as_ref()?;
+            Some(format!(
+                "{} max {} mean {:.2} ({:.1}% of values differ)",
+                c.label,
+                d.max,
+                d.mean,
+                d.differing * 100.0
+            ))
+        })
+        .collect();
+    if !decoded.is_empty() {
+        lines.push(format!(
+            "decoded pixels vs the training decoder: {}",
+            decoded.join("; ")
+        ));
+    }
     if task.interrupted {
         lines.push("interrupted: configurations after Ctrl-C were not measured".into());
     }

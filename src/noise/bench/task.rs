@@ -4,13 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array4, ArrayD, Axis, s};
+use ndarray::{Array2, Array4, ArrayD, ArrayView1, Axis, s};
 use rayon::prelude::*;
 use sysnoise_boundary::{Model, NamedTensors, Tensor};
 
 use crate::error::EngineError;
+use crate::noise::decode::{self, PixelDifference};
 use crate::noise::fmnist;
-use crate::noise::system::Preprocess;
+use crate::noise::system::{PostProcess, Preprocess};
 
 /// A model and its evaluation items.
 pub trait Task: Sync {
@@ -26,8 +27,88 @@ pub trait Task: Sync {
     fn calibration(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError>;
     /// Whether pre-processing knobs (decoder, resize, colour) apply.
     fn has_pipeline(&self) -> bool;
-    /// Ground-truth labels of the evaluation items, when the task has them.
-    fn labels(&self) -> Option<&[u8]>;
+    /// The name of the labelled quality metric `score` fills in (`accuracy`), `None` for a
+    /// label-free task (Δ is then the flip rate).
+    fn quality_metric(&self) -> Option<&'static str>;
+    /// Compares a configuration's outputs (every model output flattened per item, side by side
+    /// in graph order) with the training system's; detectors post-process the configuration's
+    /// outputs with `post` (the training system's with the default).
+    fn score(&self, training: &Array2<f64>, outputs: &Array2<f64>, post: &PostProcess) -> Scores;
+    /// Whether post-processing knobs (box decoding, NMS) apply.
+    fn has_postprocess(&self) -> bool {
+        false
+    }
+    /// How far the decoded (and colour round-tripped) images of `config` are from those of
+    /// `training`, before resizing, over every evaluation item; `None` without a pipeline.
+    fn decoded_difference(&self, _training: &Preprocess, _config: &Preprocess) -> Option<PixelDifference> {
+        None
+    }
+}
+
+/// [`PixelDifference`] over many images: the largest max, means weighted by values.
+pub fn pooled_difference(images: impl Iterator<Item = (usize, PixelDifference)>) -> Option<PixelDifference> {
+    let (mut max, mut sum, mut differing, mut values) = (0u8, 0.0, 0.0, 0usize);
+    for (n, d) in images {
+        max = max.max(d.max);
+        sum += d.mean * n as f64;
+        differing += d.differing * n as f64;
+        values += n;
+    }
+    (values > 0).then(|| PixelDifference {
+        max,
+        mean: sum / values as f64,
+        differing: differing / values as f64,
+    })
+}
+
+/// A configuration's outputs against the training system's.
+pub struct Scores {
+    /// Share of items whose prediction differs.
+    pub flip_rate: f64,
+    /// Mean drop of the probability the training system gave its own prediction.
+    pub confidence_drop: f64,
+    /// The labelled quality metric, for tasks with labels.
+    pub quality: Option<f64>,
+    /// Further task metrics by name (e.g. `mAP@0.5` beside `mAP@[.5:.95]`), reported as is.
+    pub extra: Vec<(String, f64)>,
+}
+
+fn softmax(row: ArrayView1<f64>) -> Vec<f64> {
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+fn argmax(row: ArrayView1<f64>) -> usize {
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Scores of a classifier's logits `[items, classes]`: top-1 flips, the drop of the softmax
+/// probability of the training system's class, and accuracy when `labels` are given.
+pub fn classification_scores(training: &Array2<f64>, logits: &Array2<f64>, labels: Option<&[u8]>) -> Scores {
+    let n = training.shape()[0].max(1) as f64;
+    let mut flips = 0usize;
+    let mut drop = 0.0;
+    let mut right = 0usize;
+    for (i, (t, c)) in training.outer_iter().zip(logits.outer_iter()).enumerate() {
+        let top = argmax(t);
+        let predicted = argmax(c);
+        flips += usize::from(top != predicted);
+        drop += softmax(t)[top] - softmax(c)[top];
+        if let Some(labels) = labels {
+            right += usize::from(predicted == usize::from(labels[i]));
+        }
+    }
+    Scores {
+        flip_rate: flips as f64 / n,
+        confidence_drop: drop / n,
+        quality: labels.map(|_| right as f64 / n),
+        extra: Vec::new(),
+    }
 }
 
 /// `<cache>/sysnoise-bench`: where `scripts/setup.sh` puts the exported EfficientNet-Lite0 and
@@ -44,8 +125,8 @@ const SETUP_HINT: &str = "run scripts/setup.sh, which exports EfficientNet-Lite0
 /// short side 256, centre crop 224, `(x - 127) / 128`.
 pub struct ImageNetPhotos {
     model: Model,
-    evaluation: Vec<(String, Vec<u8>)>,
-    calibration: Vec<(String, Vec<u8>)>,
+    evaluation: Vec<Photo>,
+    calibration: Vec<Photo>,
 }
 
 /// Photos kept aside (the last ones by name) to calibrate INT8 quantisation.
@@ -62,27 +143,7 @@ impl ImageNetPhotos {
             )));
         }
         let model = Model::load(&model_path)?;
-        let photo_dir = dir.join("photos");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&photo_dir)
-            .map_err(|e| EngineError::Input(format!("{}: {e} — {SETUP_HINT}", photo_dir.display())))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "jpeg" || e == "jpg"))
-            .collect();
-        paths.sort();
-        if paths.len() <= CALIBRATION_PHOTOS {
-            return Err(EngineError::Input(format!(
-                "{}: {} photos, need more than {CALIBRATION_PHOTOS} — {SETUP_HINT}",
-                photo_dir.display(),
-                paths.len()
-            )));
-        }
-        let read = |p: &PathBuf| -> Result<(String, Vec<u8>), EngineError> {
-            let bytes = std::fs::read(p).map_err(|e| EngineError::io(p, e))?;
-            Ok((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes))
-        };
-        let split = paths.len() - CALIBRATION_PHOTOS;
-        let evaluation = paths[..split.min(limit)].iter().map(read).collect::<Result<_, _>>()?;
-        let calibration = paths[split..].iter().map(read).collect::<Result<_, _>>()?;
+        let (evaluation, calibration) = split_photos(dir, limit, SETUP_HINT)?;
         Ok(ImageNetPhotos {
             model,
             evaluation,
@@ -90,12 +151,12 @@ impl ImageNetPhotos {
         })
     }
 
-    fn batch(photos: &[(String, Vec<u8>)], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
+    fn batch(photos: &[Photo], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
         let images: Vec<Array4<f32>> = photos
             .par_iter()
             .map(|(name, bytes)| {
                 let rgb = preprocess.decode(bytes, name)?;
-                let crop = preprocess.resize_and_crop(rgb.view(), 256, 224);
+                let crop = preprocess.resize_and_crop(rgb.view(), 256, 224)?;
                 let chw = crop.permuted_axes([2, 0, 1]).mapv(|v| (f32::from(v) - 127.0) / 128.0);
                 Ok(chw.insert_axis(Axis(0)).as_standard_layout().to_owned())
             })
@@ -124,8 +185,14 @@ impl Task for ImageNetPhotos {
     fn has_pipeline(&self) -> bool {
         true
     }
-    fn labels(&self) -> Option<&[u8]> {
+    fn quality_metric(&self) -> Option<&'static str> {
         None
+    }
+    fn decoded_difference(&self, training: &Preprocess, config: &Preprocess) -> Option<PixelDifference> {
+        photos_decoded_difference(&self.evaluation, training, config)
+    }
+    fn score(&self, training: &Array2<f64>, outputs: &Array2<f64>, _: &PostProcess) -> Scores {
+        classification_scores(training, outputs, None)
     }
 }
 
@@ -181,8 +248,11 @@ impl Task for FashionMnist {
     fn has_pipeline(&self) -> bool {
         false
     }
-    fn labels(&self) -> Option<&[u8]> {
-        Some(&self.labels)
+    fn quality_metric(&self) -> Option<&'static str> {
+        Some("accuracy")
+    }
+    fn score(&self, training: &Array2<f64>, outputs: &Array2<f64>, _: &PostProcess) -> Scores {
+        classification_scores(training, outputs, Some(&self.labels))
     }
 }
 
@@ -199,4 +269,56 @@ pub fn named_input(
         .ok_or_else(|| EngineError::Input("the model has no input".into()))?;
     let rows = batch.slice(s![range, .., .., ..]).to_owned().into_dyn();
     Ok(vec![(input, Tensor::F32(rows))])
+}
+
+/// A photo: its file name and JPEG bytes.
+pub(crate) type Photo = (String, Vec<u8>);
+
+/// The photos of `dir/photos` as the photo tasks split them: the first `limit` by file name for
+/// evaluation, the last [`CALIBRATION_PHOTOS`] for calibration; errors end with `setup_hint`.
+/// (Every photo task measures its model on the same photos.)
+pub(crate) fn split_photos(
+    dir: &Path,
+    limit: usize,
+    setup_hint: &str,
+) -> Result<(Vec<Photo>, Vec<Photo>), EngineError> {
+    let photo_dir = dir.join("photos");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&photo_dir)
+        .map_err(|e| EngineError::Input(format!("{}: {e} — {setup_hint}", photo_dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpeg" || e == "jpg"))
+        .collect();
+    paths.sort();
+    if paths.len() <= CALIBRATION_PHOTOS {
+        return Err(EngineError::Input(format!(
+            "{}: {} photos, need more than {CALIBRATION_PHOTOS} — {setup_hint}",
+            photo_dir.display(),
+            paths.len()
+        )));
+    }
+    let read = |p: &PathBuf| -> Result<Photo, EngineError> {
+        let bytes = std::fs::read(p).map_err(|e| EngineError::io(p, e))?;
+        Ok((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes))
+    };
+    let split = paths.len() - CALIBRATION_PHOTOS;
+    let evaluation = paths[..split.min(limit)].iter().map(read).collect::<Result<_, _>>()?;
+    let calibration = paths[split..].iter().map(read).collect::<Result<_, _>>()?;
+    Ok((evaluation, calibration))
+}
+
+/// [`Task::decoded_difference`] of a photo task: every photo decoded under both pre-processings.
+pub(crate) fn photos_decoded_difference(
+    photos: &[Photo],
+    training: &Preprocess,
+    config: &Preprocess,
+) -> Option<PixelDifference> {
+    let per_image: Vec<(usize, PixelDifference)> = photos
+        .par_iter()
+        .filter_map(|(name, bytes)| {
+            let a = training.decode(bytes, name).ok()?;
+            let b = config.decode(bytes, name).ok()?;
+            (a.dim() == b.dim()).then(|| (a.len(), decode::difference(a.view(), b.view())))
+        })
+        .collect();
+    pooled_difference(per_image.into_iter())
 }

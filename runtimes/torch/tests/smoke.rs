@@ -1,0 +1,123 @@
+//! Smoke tests of the LibTorch adapter: the contract every adapter proves (testkit), the
+//! reduced precisions, intermediates, and CUDA's availability report.
+#![cfg(feature = "libtorch")]
+
+mod common;
+
+use common::{attr, case, f32s, torch};
+use sysnoise_boundary::{DType, GraphBuilder, Runtime, testkit};
+use sysnoise_torch::{Precision, TorchDevice, TorchOptions, TorchRuntime};
+
+#[test]
+fn one_node_graph_runs_and_reports_its_version() {
+    let rt = torch(Precision::Native);
+    testkit::check_one_node_graph(&rt);
+    assert!(rt.version().starts_with("LibTorch 2.11.0"), "{}", rt.version());
+}
+
+#[test]
+fn every_dtype_round_trips_but_the_unsigned_ones_tch_lacks() {
+    let unsupported = [DType::U16, DType::U32, DType::U64];
+    testkit::check_dtype_round_trips(&torch(Precision::Native), &unsupported);
+    testkit::check_dtype_round_trips(&torch(Precision::F16), &unsupported);
+}
+
+#[test]
+fn intermediates_are_returned() {
+    testkit::check_intermediates(&torch(Precision::Native));
+    testkit::check_intermediates(&torch(Precision::BF16));
+}
+
+#[test]
+fn unknown_ops_are_unsupported_at_prepare() {
+    testkit::check_unknown_op_is_unsupported(&torch(Precision::Native));
+}
+
+/// Every node output, with its own dtype, comes back from `prepare_with_intermediates`.
+#[test]
+fn intermediates_of_every_dtype() {
+    let mut g = GraphBuilder::new("chain", 17);
+    g.input("x", DType::F32, &[2, 3]);
+    g.node("Relu", "r", &["x"], vec![]);
+    g.node("Shape", "s", &["r"], vec![]);
+    g.node("Greater", "g", &["r", "x"], vec![]);
+    g.node("Cast", "c", &["g"], vec![attr::int("to", 1)]);
+    g.node("Add", "y", &["c", "r"], vec![]);
+    g.output("y", DType::F32);
+    let model = g.build();
+    let x = f32s(&[2, 3], &[-1.0, 2.0, -3.0, 4.0, 0.0, 6.0]);
+    for precision in [Precision::Native, Precision::F16] {
+        let out = torch(precision)
+            .prepare_with_intermediates(&model)
+            .and_then(|mut s| s.run(&[("x".into(), x.clone())]))
+            .unwrap();
+        let names: Vec<(&str, DType)> = out.iter().map(|(n, t)| (n.as_str(), t.dtype())).collect();
+        assert_eq!(
+            names,
+            [
+                ("y", DType::F32),
+                ("r", DType::F32),
+                ("s", DType::I64),
+                ("g", DType::Bool),
+                ("c", DType::F32)
+            ]
+        );
+        assert_eq!(out[2].1.to_f64_vec(), vec![2.0, 3.0]);
+        assert_eq!(out[0].1.to_f64_vec(), vec![1.0, 2.0, 1.0, 4.0, 0.0, 6.0]);
+    }
+}
+
+/// Under f16 / bf16 the graph computes in that precision but keeps its f32 inputs and outputs.
+#[test]
+fn reduced_precisions_compute_in_that_precision_with_f32_edges() {
+    let c = case("Add", 17)
+        .input("a", f32s(&[3], &[1.0, 256.0, 3.0]))
+        .input("b", f32s(&[3], &[1e-4, 1.0, 0.25]))
+        .output("y", DType::F32);
+    let f32_out = c.run(&torch(Precision::Native)).unwrap();
+    let f16_out = c.run(&torch(Precision::F16)).unwrap();
+    let bf16_out = c.run(&torch(Precision::BF16)).unwrap();
+    assert_eq!(f32_out[0].1.to_f64_vec(), vec![f64::from(1.0001_f32), 257.0, 3.25]);
+    // f16 has 11 significant bits: 1 + 1e-4 rounds to 1; 257 is exact.
+    assert_eq!(f16_out[0].1.dtype(), DType::F32);
+    assert_eq!(f16_out[0].1.to_f64_vec(), vec![1.0, 257.0, 3.25]);
+    // bf16 has 8: 257 rounds to 256.
+    assert_eq!(bf16_out[0].1.to_f64_vec(), vec![1.0, 256.0, 3.25]);
+}
+
+/// A small CNN in f16 and bf16 stays close to the f64 reference.
+#[test]
+fn a_convolution_in_reduced_precision_is_close() {
+    let c = case("Conv", 17)
+        .input("x", common::seeded(&[1, 2, 6, 6], 1))
+        .constant("w", common::seeded(&[3, 2, 3, 3], 2))
+        .constant("b", common::seeded(&[3], 3))
+        .attr(attr::ints("pads", &[1, 1, 1, 1]))
+        .output("y", DType::F32);
+    c.agrees_in(Precision::F16, 0.1, 1e-2);
+    c.agrees_in(Precision::BF16, 0.8, 5e-2);
+}
+
+/// `torch-cuda` either runs (a CUDA machine with LibTorch's CUDA libraries) or is
+/// `Unavailable` with the loader's or LibTorch's reason.
+#[test]
+fn cuda_is_available_or_says_why_not() {
+    let options = TorchOptions {
+        device: TorchDevice::Cuda,
+        precision: Precision::Native,
+    };
+    match TorchRuntime::new("torch-cuda", options) {
+        Ok(rt) => testkit::check_one_node_graph(&rt),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                matches!(e, sysnoise_boundary::RuntimeError::Unavailable { .. }),
+                "{text}"
+            );
+            assert!(
+                text.contains("libtorch_cuda.so") || text.contains("no CUDA device"),
+                "{text}"
+            );
+        }
+    }
+}
