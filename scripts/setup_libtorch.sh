@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the LibTorch 2.11.0 C++ libraries that sysnoise's optional `torch` runtime (tch 0.24.0,
 # cargo feature `torch`) links against, from PyPI only, into <cache>/libtorch-2.11.0 (idempotent;
-# re-running is cheap). Not part of scripts/setup.sh: the default build does not need LibTorch.
+# re-running is cheap). scripts/setup.sh runs it; scripts/test.sh, scripts/demo.sh and .ci/run build
+# with `--features torch` in the environment it prints.
 #
 # PyPI has no CPU-only torch wheel, so this installs the CUDA wheel without its dependencies plus
 # the only two CUDA libraries libtorch_cpu.so itself links (libcudart, libcupti): ~530 MB.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The README's second command: set up (idempotent), then run every test of the workspace
-# against the real runtimes (ONNX Runtime from the pinned PyPI wheel, tract, the reference).
+# against the real runtimes (ONNX Runtime from the pinned PyPI wheel, tract, LibTorch from the
+# PyPI torch wheel, the reference).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
 echo "sysnoise: running the tests (the first build compiles tract and takes several minutes)" >&2
-cargo test --workspace "$@"
+# LIBTORCH / LIBTORCH_CXX11_ABI for tch's build (the torch runtimes are a cargo feature).
+export $("$root/scripts/setup_libtorch.sh" 2>/dev/null)
+cargo test --workspace --features torch "$@"

@@ -555,6 +555,7 @@ fn html_plots(output: &OutputErrors, what: &str) -> Result<String, EngineError> 
         return Ok(format!("<p>No finite elements to plot. {caption}</p>\n"));
     }
     let plot_error = |e: Box<dyn std::error::Error>| EngineError::Input(format!("{what}: cannot plot ({e})"));
+    crate::fonts::ensure_font().map_err(|e| EngineError::Input(format!("{what}: cannot plot ({e})")))?;
     let scatter = scatter_svg(output).map_err(plot_error)?;
     let histogram = histogram_svg(output).map_err(plot_error)?;
     Ok(format!(

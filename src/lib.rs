@@ -12,6 +12,7 @@ pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod error;
+pub mod fonts;
 pub mod fuzz;
 pub mod guard;
 pub mod inputs;

@@ -218,10 +218,10 @@ struct SysnoiseArgs {
     #[arg(long, default_value_t = 1000)]
     fmnist_images: usize,
     /// Rendered text lines for PP-OCR recognition (the first N; at most 568).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 64)]
     ocr_lines: usize,
     /// Photos for NanoDet-m detection (the first N by file name; at most 510).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 50)]
     detect_images: usize,
     /// Noise families to try, comma-separated (default: all): decoder, resize, colour,
     /// ceil-mode, upsample, precision, runtime, post-process (detectors only).
@@ -231,7 +231,7 @@ struct SysnoiseArgs {
     #[arg(long, short, default_value_t = 2)]
     jobs: usize,
     /// Items whose every layer is compared for the divergence link (0: skip the link).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 2)]
     link_items: usize,
     /// Where report.json, report.md and the plots go.
     #[arg(long, default_value = "sysnoise-bench")]

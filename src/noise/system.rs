@@ -430,9 +430,10 @@ pub fn default_knobs() -> Vec<Knob> {
         ]
         .map(Knob::Precision),
     );
-    // Another runtime, the f64 reference, ORT without graph optimisations, ORT with 4 intra-op
-    // threads.
-    knobs.extend(["tract", "reference", "ort-O0", "ort-mt"].map(|r| Knob::Runtime(r.into())));
+    // Other runtimes (tract, LibTorch — skipped with the reason when sysnoise is built without
+    // the `torch` feature —, the f64 reference), ORT without graph optimisations, ORT with 4
+    // intra-op threads.
+    knobs.extend(["tract", "torch", "reference", "ort-O0", "ort-mt"].map(|r| Knob::Runtime(r.into())));
     knobs.extend(PostProcessChange::ALL.map(Knob::PostProcess));
     knobs
 }

@@ -22,7 +22,7 @@ mod session;
 mod value;
 
 #[cfg(feature = "libtorch")]
-pub use runtime::{INSTALL, TorchDevice, TorchOptions, TorchRuntime};
+pub use runtime::{TorchDevice, TorchOptions, TorchRuntime};
 #[cfg(feature = "libtorch")]
 pub use value::Precision;
 

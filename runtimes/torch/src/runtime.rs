@@ -15,10 +15,6 @@ use crate::ops::Registry;
 use crate::session::TorchSession;
 use crate::value::{Env, Precision, kind_of};
 
-/// How to get a LibTorch build of sysnoise.
-pub const INSTALL: &str =
-    "scripts/setup_libtorch.sh, then LIBTORCH=<printed dir> LIBTORCH_CXX11_ABI=1 cargo build --features torch";
-
 /// The shared kernel registry (built once).
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();

@@ -373,28 +373,41 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             interrupted = true;
             break;
         }
-        let Some(worst) = configs.iter().find(|c| c.label == family.worst_option) else {
+        // A family whose every option leaves Δ at or below zero adds no noise to the stack.
+        if family.max_delta <= 0.0 {
+            continue;
+        }
+        let Some(worst) = configs.iter().find(|c| c.label == family.worst_option).cloned() else {
             continue;
         };
         let knob = knob_of(&options.knobs, &worst.label);
-        config = config.with(knob);
-        labels.push(worst.label.clone());
+        let candidate = config.with(knob);
+        let mut candidate_labels = labels.clone();
+        candidate_labels.push(worst.label.clone());
         bar.set_message(format!("stacked +{}", worst.label));
-        let result = if labels.len() == 1 {
-            worst.clone()
+        let result = if candidate_labels.len() == 1 {
+            worst
         } else {
-            let families: Vec<&str> = labels.iter().map(|l| l.split(':').next().unwrap_or(l)).collect();
-            evaluate(format!("stacked:{}", families.join("+")), None, config.clone())
+            let families: Vec<&str> = candidate_labels
+                .iter()
+                .map(|l| l.split(':').next().unwrap_or(l))
+                .collect();
+            evaluate(format!("stacked:{}", families.join("+")), None, candidate.clone())
         };
-        if result.skipped.is_none() {
+        let measured = result.skipped.is_none();
+        if candidate_labels.len() > 1 {
+            configs.push(result.clone());
+        }
+        // An option that cannot run on top of the others (e.g. INT8 QDQ on a runtime without
+        // Q/DQ kernels) is left out of the stack; the skipped row says why.
+        if measured {
             stacked.push(StackStep {
-                added: worst.label.clone(),
+                added: family.worst_option.clone(),
                 delta: result.delta,
                 flip_rate: result.flip_rate,
             });
-        }
-        if labels.len() > 1 {
-            configs.push(result);
+            config = candidate;
+            labels = candidate_labels;
         }
     }
     bar.finish_and_clear();

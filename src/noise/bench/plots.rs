@@ -3,7 +3,6 @@
 //! and divergence vs Δ (the divergence → accuracy link).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,41 +11,6 @@ use super::output::BenchReport;
 use crate::error::EngineError;
 
 const SIZE: (u32, u32) = (900, 420);
-
-/// TrueType fonts tried for the plots' text (PNG rendering needs one): `$SYSNOISE_FONT`, then
-/// Debian's fonts-dejavu-core.
-const FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-];
-
-/// Registers a font with plotters once; the error says how to get one.
-fn ensure_font() -> Result<(), String> {
-    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            let from_env = std::env::var("SYSNOISE_FONT").ok();
-            let candidates = from_env
-                .iter()
-                .map(String::as_str)
-                .chain(FONT_CANDIDATES.iter().copied());
-            for path in candidates {
-                if let Ok(bytes) = std::fs::read(path) {
-                    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                    if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                        return Ok(());
-                    }
-                }
-            }
-            Err(
-                "no TrueType font for the plots: install fonts-dejavu-core (scripts/setup.sh does) or set \
-                 SYSNOISE_FONT=/path/to/font.ttf"
-                    .into(),
-            )
-        })
-        .clone()
-}
 
 const PALETTE: [RGBColor; 4] = [
     RGBColor(31, 119, 180),
@@ -262,7 +226,7 @@ fn write_plot(
 /// Writes the three plots as PNG and SVG into `dir`; returns the file names. Without a font,
 /// writes nothing and says how to get one.
 pub fn write_all(report: &BenchReport, dir: &Path) -> Result<Vec<String>, EngineError> {
-    ensure_font().map_err(EngineError::Input)?;
+    crate::fonts::ensure_font().map_err(EngineError::Input)?;
     let panel_height = SIZE.1.max(260 * report.tasks.len() as u32);
     let mut written = Vec::new();
     written.extend(write_plot(
