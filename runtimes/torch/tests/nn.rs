@@ -395,3 +395,182 @@ fn softmax_axis_semantics_change_at_opset_13() {
         .output("y", F32)
         .exact();
 }
+
+#[test]
+fn group_normalization_per_channel_and_per_group_parameters() {
+    // Opset 21: per-channel scale and bias.
+    for (shape, groups) in [
+        (&[2, 6, 4, 3][..], 3),
+        (&[1, 4, 5][..], 2),
+        (&[3, 4][..], 4),
+        (&[2, 6, 2, 2, 2][..], 1),
+    ] {
+        let c = shape[1];
+        case("GroupNormalization", 21)
+            .input("x", seeded(shape, 1))
+            .constant("scale", seeded(&[c], 2))
+            .constant("bias", seeded(&[c], 3))
+            .attr(attr::int("num_groups", groups))
+            .attr(attr::float("epsilon", 1e-3))
+            .output("y", F32)
+            .agrees(1e-5, 1e-5);
+    }
+    // Opset 18: per-group parameters, repeated for the channels of each group.
+    case("GroupNormalization", 18)
+        .input("x", seeded(&[2, 6, 3, 3], 4))
+        .constant("scale", seeded(&[3], 5))
+        .constant("bias", seeded(&[3], 6))
+        .attr(attr::int("num_groups", 3))
+        .output("y", F32)
+        .agrees(1e-5, 1e-5);
+}
+
+#[test]
+fn lp_normalization_axes_and_zero_lanes() {
+    for p in [1, 2] {
+        for axis in [0, 1, -1, -3] {
+            case("LpNormalization", 1)
+                .input("x", seeded(&[3, 4, 5], 1))
+                .attr(attr::int("axis", axis))
+                .attr(attr::int("p", p))
+                .output("y", F32)
+                .agrees(1e-6, 1e-5);
+        }
+        // A zero lane gives zeros, not NaN.
+        case("LpNormalization", 1)
+            .input("x", f32s(&[2, 3], &[0.0, 0.0, 0.0, 1.0, -2.0, 2.0]))
+            .attr(attr::int("p", p))
+            .output("y", F32)
+            .agrees(1e-6, 1e-6);
+    }
+}
+
+#[test]
+fn lp_pools() {
+    for p in [1, 2, 3] {
+        for (k, s, pads) in [(2, 1, [0, 0, 0, 0]), (3, 2, [1, 1, 1, 1]), (3, 2, [0, 2, 1, 0])] {
+            pool_lp(
+                &[1, 2, 6, 5],
+                vec![
+                    attr::int("p", p),
+                    attr::ints("kernel_shape", &[k, k]),
+                    attr::ints("strides", &[s, s]),
+                    attr::ints("pads", &pads),
+                ],
+            );
+        }
+        pool_lp(
+            &[2, 3, 7],
+            vec![
+                attr::int("p", p),
+                attr::ints("kernel_shape", &[3]),
+                attr::ints("strides", &[2]),
+                attr::ints("dilations", &[2]),
+                attr::int("ceil_mode", 1),
+                attr::ints("pads", &[1, 1]),
+            ],
+        );
+        for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
+            pool_lp(
+                &[1, 2, 5, 4, 3],
+                vec![
+                    attr::int("p", p),
+                    attr::ints("kernel_shape", &[2, 3, 2]),
+                    attr::ints("strides", &[2, 1, 2]),
+                    attr::string("auto_pad", mode),
+                ],
+            );
+        }
+        for shape in [&[2, 3, 4, 5][..], &[1, 2, 7], &[1, 2, 2, 3, 4]] {
+            case("GlobalLpPool", 2)
+                .input("x", seeded(shape, 3))
+                .attr(attr::int("p", p))
+                .output("y", F32)
+                .agrees(1e-5, 1e-5);
+        }
+    }
+    // Opset 1's float p.
+    case("GlobalLpPool", 1)
+        .input("x", seeded(&[1, 2, 3, 3], 4))
+        .attr(attr::float("p", 2.0))
+        .output("y", F32)
+        .agrees(1e-5, 1e-5);
+}
+
+fn pool_lp(x: &[usize], attrs: Vec<sysnoise_boundary::onnx::AttributeProto>) {
+    let mut c = case("LpPool", 18).input("x", seeded(x, 7));
+    for a in attrs {
+        c = c.attr(a);
+    }
+    c.output("y", F32).agrees(1e-5, 1e-5);
+}
+
+fn conv_transpose(x: &[usize], w: &[usize], attrs: Vec<sysnoise_boundary::onnx::AttributeProto>, bias: bool) {
+    let mut c = case("ConvTranspose", 11)
+        .input("x", seeded(x, 1))
+        .constant("w", seeded(w, 2));
+    if bias {
+        let group = attrs.iter().find(|a| a.name == "group").map_or(1, |a| a.i as usize);
+        c = c.constant("b", seeded(&[w[1] * group], 3));
+    }
+    for a in attrs {
+        c = c.attr(a);
+    }
+    c.output("y", F32).agrees(1e-4, 1e-5);
+}
+
+#[test]
+fn conv_transpose_pads_strides_output_padding_groups() {
+    conv_transpose(&[1, 2, 4, 3], &[2, 3, 3, 3], vec![], true);
+    conv_transpose(
+        &[2, 2, 4, 3],
+        &[2, 3, 3, 2],
+        vec![attr::ints("strides", &[2, 3]), attr::ints("pads", &[1, 0, 2, 1])],
+        true,
+    );
+    conv_transpose(
+        &[1, 4, 3, 3],
+        &[4, 2, 3, 3],
+        vec![
+            attr::ints("strides", &[2, 2]),
+            attr::ints("dilations", &[2, 1]),
+            attr::int("group", 2),
+            attr::ints("pads", &[1, 1, 0, 1]),
+            attr::ints("output_padding", &[1, 1]),
+        ],
+        true,
+    );
+    conv_transpose(
+        &[1, 3, 5],
+        &[3, 2, 3],
+        vec![attr::ints("strides", &[3]), attr::ints("output_padding", &[2])],
+        false,
+    );
+    for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
+        conv_transpose(
+            &[1, 2, 3, 4],
+            &[2, 2, 3, 2],
+            vec![attr::string("auto_pad", mode), attr::ints("strides", &[2, 3])],
+            true,
+        );
+    }
+    // output_shape: the pads split the total padding (odd unit first), also a negative total.
+    for out in [[10, 9], [7, 6], [12, 11]] {
+        conv_transpose(
+            &[1, 1, 3, 3],
+            &[1, 2, 3, 3],
+            vec![attr::ints("strides", &[3, 3]), attr::ints("output_shape", &out)],
+            true,
+        );
+    }
+    conv_transpose(
+        &[1, 2, 2, 3, 2],
+        &[2, 1, 2, 2, 3],
+        vec![
+            attr::ints("strides", &[1, 2, 2]),
+            attr::ints("pads", &[0, 1, 1, 1, 0, 1]),
+            attr::int("group", 2),
+        ],
+        true,
+    );
+}

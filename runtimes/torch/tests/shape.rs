@@ -389,3 +389,182 @@ fn empty_reductions() {
             .unsupported();
     }
 }
+
+#[test]
+fn gather_nd_with_batch_dims_and_negative_indices() {
+    let x = seeded(&[2, 3, 4], 5);
+    // Whole tuples (scalars), partial tuples (blocks) and the empty tuple (everything).
+    case("GatherND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 3], &[0, 1, 2, 1, -1, -4]))
+        .output("y", F32)
+        .exact();
+    case("GatherND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 2, 1], &[1, 0, -1, 0]))
+        .output("y", F32)
+        .exact();
+    case("GatherND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[3, 2], &[0, 2, -1, -3, 1, 1]))
+        .output("y", F32)
+        .exact();
+    case("GatherND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 0], &[]))
+        .output("y", F32)
+        .exact();
+    for (b, ishape, values) in [
+        (1, &[2, 1][..], &[2, -1][..]),
+        (1, &[2, 3, 2][..], &[0, 1, 2, 3, -1, 0, 1, 1, 0, 0, 2, -2][..]),
+        (2, &[2, 3, 1][..], &[0, 1, 2, 3, -1, -4][..]),
+    ] {
+        case("GatherND", 12)
+            .input("x", x.clone())
+            .input("i", i64s(ishape, values))
+            .attr(attr::int("batch_dims", b))
+            .output("y", F32)
+            .exact();
+    }
+    case("GatherND", 13)
+        .input("x", i64s(&[2, 2], &[1, 2, 3, 4]))
+        .input("i", i32s(&[2, 1], &[1, 0]))
+        .output("y", DType::I64)
+        .exact();
+}
+
+#[test]
+fn scatter_elements_reductions_and_negative_axes() {
+    let x = seeded(&[3, 4], 1);
+    for axis in [0, 1, -1, -2] {
+        case("ScatterElements", 16)
+            .input("x", x.clone())
+            .input("i", i64s(&[2, 3], &[0, -1, 2, 1, 0, -2]))
+            .input("u", seeded(&[2, 3], 2))
+            .attr(attr::int("axis", axis))
+            .output("y", F32)
+            .exact();
+    }
+    // Duplicate targets only with a reduction.
+    for reduction in ["add", "mul"] {
+        case("ScatterElements", 16)
+            .input("x", x.clone())
+            .input("i", i64s(&[3, 2], &[1, 1, 1, -3, 0, 3]))
+            .input("u", seeded(&[3, 2], 3))
+            .attr(attr::int("axis", 1))
+            .attr(attr::string("reduction", reduction))
+            .output("y", F32)
+            .agrees(1e-5, 1e-5);
+        case("ScatterElements", 18)
+            .input("x", i64s(&[2, 3], &[1, 2, 3, 4, 5, 6]))
+            .input("i", i64s(&[3, 3], &[1, 0, 1, 1, 1, 0, 0, 1, 1]))
+            .input("u", i64s(&[3, 3], &[2, 3, 4, 5, 6, 7, 8, 9, -1]))
+            .attr(attr::string("reduction", reduction))
+            .output("y", DType::I64)
+            .exact();
+    }
+    case("Scatter", 9)
+        .input("x", x.clone())
+        .input("i", i64s(&[1, 4], &[2, 0, 1, 2]))
+        .input("u", seeded(&[1, 4], 4))
+        .output("y", F32)
+        .exact();
+    // Without a reduction, a repeated target is declined.
+    case("ScatterElements", 16)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 1], &[1, 1]))
+        .input("u", seeded(&[2, 1], 5))
+        .output("y", F32)
+        .unsupported();
+    // max / min over repeated targets, a NaN update ignored and a NaN in the data kept.
+    for reduction in ["max", "min"] {
+        case("ScatterElements", 18)
+            .input("x", f32s(&[2, 3], &[1.0, f32::NAN, 3.0, 4.0, 5.0, 6.0]))
+            .input("i", i64s(&[2, 4], &[0, 1, 1, 2, 2, 2, 1, 0]))
+            .input(
+                "u",
+                f32s(&[2, 4], &[7.0, 2.0, -8.0, f32::NAN, 9.0, -1.0, 2.0, f32::NAN]),
+            )
+            .attr(attr::int("axis", -1))
+            .attr(attr::string("reduction", reduction))
+            .output("y", F32)
+            .exact();
+        case("ScatterElements", 18)
+            .input("x", x.clone())
+            .input("i", i64s(&[2, 1], &[1, 1]))
+            .input("u", seeded(&[2, 1], 5))
+            .attr(attr::string("reduction", reduction))
+            .output("y", F32)
+            .exact();
+    }
+}
+
+#[test]
+fn scatter_nd_blocks_and_reductions() {
+    let x = seeded(&[3, 2, 4], 1);
+    case("ScatterND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 1], &[2, -3]))
+        .input("u", seeded(&[2, 2, 4], 2))
+        .output("y", F32)
+        .exact();
+    case("ScatterND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 2, 3], &[0, 0, 0, 2, 1, 3, -1, -1, -2, 1, 0, 2]))
+        .input("u", seeded(&[2, 2], 3))
+        .output("y", F32)
+        .exact();
+    for reduction in ["add", "mul"] {
+        case("ScatterND", 16)
+            .input("x", x.clone())
+            .input("i", i64s(&[3, 2], &[1, 1, 1, -1, 0, 0]))
+            .input("u", seeded(&[3, 4], 4))
+            .attr(attr::string("reduction", reduction))
+            .output("y", F32)
+            .agrees(1e-5, 1e-5);
+        case("ScatterND", 16)
+            .input("x", i32s(&[4], &[1, 2, 3, 4]))
+            .input("i", i64s(&[4, 1], &[0, 0, 3, 0]))
+            .input("u", i32s(&[4], &[5, 6, 7, 8]))
+            .attr(attr::string("reduction", reduction))
+            .output("y", DType::I32)
+            .exact();
+    }
+    case("ScatterND", 13)
+        .input("x", x.clone())
+        .input("i", i64s(&[2, 1], &[1, 1]))
+        .input("u", seeded(&[2, 2, 4], 5))
+        .output("y", F32)
+        .unsupported();
+    for reduction in ["max", "min"] {
+        case("ScatterND", 18)
+            .input("x", x.clone())
+            .input("i", i64s(&[3, 1], &[1, -2, 0]))
+            .input("u", seeded(&[3, 2, 4], 5))
+            .attr(attr::string("reduction", reduction))
+            .output("y", F32)
+            .exact();
+    }
+}
+
+#[test]
+fn eye_like_diagonals_and_dtypes() {
+    for k in [0, 1, -2, 5] {
+        case("EyeLike", 9)
+            .input("x", seeded(&[3, 4], 1))
+            .attr(attr::int("k", k))
+            .output("y", F32)
+            .exact();
+    }
+    case("EyeLike", 9)
+        .input("x", i32s(&[4, 2], &[0; 8]))
+        .attr(attr::int("k", -1))
+        .output("y", DType::I32)
+        .exact();
+    // dtype 7 is int64.
+    case("EyeLike", 9)
+        .input("x", seeded(&[2, 3], 1))
+        .attr(attr::int("dtype", 7))
+        .output("y", DType::I64)
+        .exact();
+}

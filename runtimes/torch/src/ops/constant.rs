@@ -1,4 +1,4 @@
-//! Constant, ConstantOfShape and Range.
+//! Constant, ConstantOfShape, Range and EyeLike.
 
 use sysnoise_boundary::onnx::attribute_type;
 use sysnoise_boundary::{DType, Tensor as BoundaryTensor};
@@ -13,6 +13,29 @@ pub fn register(r: &mut Registry) {
     r.add_checked("Constant", constant, check_constant);
     r.add("ConstantOfShape", constant_of_shape);
     r.add("Range", range);
+    r.add("EyeLike", eye_like);
+}
+
+/// EyeLike: ones on the `k`-th diagonal of a 2-D input's shape, in `dtype` (the input's by
+/// default).
+fn eye_like(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let shape = x.shape();
+    let &[rows, cols] = shape.as_slice() else {
+        return Err(OpError::invalid(format!(
+            "EyeLike needs a 2-D input, got {:?}",
+            x.shape()
+        )));
+    };
+    let dtype = match ctx.attr("dtype") {
+        Some(a) => DType::from_onnx_code(a.i as i32).map_err(|e| OpError::unsupported(e.to_string()))?,
+        None => x.dtype,
+    };
+    let options = (tch::Kind::Int64, ctx.env.device);
+    let col = Tensor::f_arange(cols, options)?.f_unsqueeze(0)?;
+    let row = Tensor::f_arange(rows, options)?.f_unsqueeze(1)?;
+    let diagonal = col.f_sub(&row)?.f_eq(ctx.int("k", 0))?;
+    Ok(vec![ctx.env.value(diagonal, dtype)?])
 }
 
 /// The value of a Constant node as a boundary tensor.

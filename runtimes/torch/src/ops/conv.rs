@@ -1,5 +1,6 @@
 //! Conv (1-D to 3-D): strides, dilations, group, explicit pads (asymmetric ones as a zero
-//! constant pad before LibTorch's convolution) and auto_pad.
+//! constant pad before LibTorch's convolution) and auto_pad; ConvTranspose (1-D to 3-D): the
+//! full transposed convolution, then cropped (or zero-extended) to ONNX's output window.
 
 use super::Registry;
 use crate::context::{Ctx, same_dtype};
@@ -8,6 +9,7 @@ use crate::value::Value;
 
 pub fn register(r: &mut Registry) {
     r.add_checked("Conv", conv, check_conv);
+    r.add_checked("ConvTranspose", conv_transpose, check_conv);
 }
 
 fn check_conv(ctx: &Ctx) -> Result<(), OpError> {
@@ -120,5 +122,130 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
         vec![0; n],
         group,
     )?;
+    Ok(vec![ctx.env.like(t, x)?])
+}
+
+/// ConvTranspose's output extents and begin pads per spatial axis. The full output of input
+/// position `i` and tap `k` is `i * stride + k * dilation`, of length `natural - output_padding`;
+/// ONNX's output position is that minus the begin pad. With `output_shape` (or SAME_*, which
+/// asks for `in * stride`) the pads split the total `natural - out` (SAME_UPPER puts the odd
+/// unit at the end, anything else at the beginning); otherwise the output comes from the pads.
+fn conv_transpose_geometry(
+    ctx: &Ctx,
+    input: &[i64],
+    kernel: &[i64],
+    strides: &[i64],
+    dilations: &[i64],
+) -> Result<(Vec<i64>, Vec<i64>), OpError> {
+    let n = input.len();
+    let out_pad = match ctx.ints("output_padding") {
+        Some(v) if v.len() == n && v.iter().all(|&p| p >= 0) => v,
+        Some(v) => return Err(OpError::invalid(format!("output_padding {v:?} for {n} spatial axes"))),
+        None => vec![0; n],
+    };
+    let natural: Vec<i64> = (0..n)
+        .map(|i| strides[i] * (input[i].max(1) - 1) + out_pad[i] + (kernel[i] - 1) * dilations[i] + 1)
+        .collect();
+    let auto_pad = ctx.string("auto_pad", "NOTSET");
+    let target = match (ctx.ints("output_shape"), auto_pad.as_str()) {
+        (Some(shape), _) if shape.len() >= n => Some(shape[shape.len() - n..].to_vec()),
+        (Some(shape), _) => {
+            return Err(OpError::invalid(format!("output_shape {shape:?} for {n} spatial axes")));
+        }
+        (None, "SAME_UPPER" | "SAME_LOWER") => Some((0..n).map(|i| input[i] * strides[i]).collect()),
+        (None, _) => None,
+    };
+    let (out, begin): (Vec<i64>, Vec<i64>) = match target {
+        Some(out) => {
+            let begin = (0..n)
+                .map(|i| {
+                    let total = natural[i] - out[i];
+                    let half = total.div_euclid(2);
+                    if auto_pad == "SAME_UPPER" { half } else { total - half }
+                })
+                .collect();
+            (out, begin)
+        }
+        None if auto_pad == "VALID" => (natural, vec![0; n]),
+        None => {
+            let pads = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * n]);
+            if pads.len() != 2 * n {
+                return Err(OpError::invalid(format!("pads {pads:?} do not fit {n} spatial axes")));
+            }
+            let out = (0..n).map(|i| natural[i] - pads[i] - pads[n + i]).collect();
+            (out, pads[..n].to_vec())
+        }
+    };
+    if out.iter().any(|&d| d < 0) {
+        return Err(OpError::invalid(format!("ConvTranspose output shape {out:?}")));
+    }
+    Ok((out, begin))
+}
+
+fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let (x, w) = (ctx.input(inputs, 0)?, ctx.input(inputs, 1)?);
+    same_dtype("ConvTranspose", x, w)?;
+    if !x.is_float() {
+        return Err(OpError::invalid(format!("ConvTranspose of {}", x.dtype)));
+    }
+    let rank = x.rank();
+    if !(3..=5).contains(&rank) || w.rank() != rank {
+        return Err(OpError::unsupported(format!(
+            "ConvTranspose of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
+            x.shape(),
+            w.shape()
+        )));
+    }
+    let n = rank - 2;
+    let (shape, w_shape) = (x.shape(), w.shape());
+    if w_shape[0] != shape[1] {
+        return Err(OpError::invalid(format!(
+            "ConvTranspose of {shape:?} with weights {w_shape:?}"
+        )));
+    }
+    let kernel = w_shape[2..].to_vec();
+    if let Some(k) = ctx.ints("kernel_shape")
+        && k != kernel
+    {
+        return Err(OpError::invalid(format!("kernel_shape {k:?} but weights {w_shape:?}")));
+    }
+    let strides = spatial_list(ctx, "strides", n)?;
+    let dilations = spatial_list(ctx, "dilations", n)?;
+    let group = ctx.int("group", 1);
+    if group < 1 || shape[1] % group != 0 {
+        return Err(OpError::invalid(format!(
+            "ConvTranspose group {group} for {} channels",
+            shape[1]
+        )));
+    }
+    let (out, begin) = conv_transpose_geometry(ctx, &shape[2..], &kernel, &strides, &dilations)?;
+    let full = x.t.f_convolution(
+        &w.t,
+        None::<&tch::Tensor>,
+        &strides,
+        vec![0; n],
+        &dilations,
+        true,
+        vec![0; n],
+        group,
+    )?;
+    // Keep full positions begin .. begin + out: negative pads crop, positive ones add zeros.
+    let full_size = full.size();
+    let end: Vec<i64> = (0..n).map(|i| begin[i] + out[i] - full_size[2 + i]).collect();
+    let neg_begin: Vec<i64> = begin.iter().map(|b| -b).collect();
+    let mut t = full.f_constant_pad_nd(torch_pad_list(&neg_begin, &end))?;
+    if let Some(b) = ctx.optional_input(inputs, 2) {
+        same_dtype("ConvTranspose", x, b)?;
+        let maps = t.size()[1];
+        if b.shape() != [maps] {
+            return Err(OpError::invalid(format!(
+                "bias of shape {:?} for {maps} maps",
+                b.shape()
+            )));
+        }
+        let mut bias_shape = vec![1, maps];
+        bias_shape.extend(vec![1; n]);
+        t = t.f_add(&b.t.f_reshape(&bias_shape)?)?;
+    }
     Ok(vec![ctx.env.like(t, x)?])
 }

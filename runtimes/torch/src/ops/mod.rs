@@ -24,6 +24,7 @@ mod pool;
 mod reduce;
 mod reshape;
 mod resize;
+mod rnn;
 mod slice;
 mod softmax;
 mod transpose;
@@ -76,6 +77,7 @@ impl Registry {
             reduce::register,
             reshape::register,
             resize::register,
+            rnn::register,
             slice::register,
             softmax::register,
             transpose::register,

@@ -1,5 +1,6 @@
 //! Normalisations: BatchNormalization (inference), InstanceNormalization, LayerNormalization
-//! (with its Mean and InvStdDev outputs), all LibTorch's own kernels.
+//! (with its Mean and InvStdDev outputs), GroupNormalization (LibTorch's own kernels) and
+//! LpNormalization (a vector norm along one axis; zero lanes give zeros).
 
 use sysnoise_boundary::DType;
 use tch::Tensor;
@@ -13,6 +14,8 @@ pub fn register(r: &mut Registry) {
     r.add_checked("BatchNormalization", batch_norm, check_batch_norm);
     r.add("InstanceNormalization", instance_norm);
     r.add("LayerNormalization", layer_norm);
+    r.add("GroupNormalization", group_norm);
+    r.add("LpNormalization", lp_norm);
 }
 
 fn check_batch_norm(ctx: &Ctx) -> Result<(), OpError> {
@@ -134,4 +137,59 @@ fn layer_norm(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
         outputs.push(ctx.env.value(rstd, stats)?);
     }
     Ok(outputs)
+}
+
+/// GroupNormalization: LibTorch's group_norm with per-channel scale and bias; before opset 21
+/// they may be per group, repeated for the channels of each group.
+fn group_norm(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = float_input(ctx, inputs)?;
+    let shape = x.shape();
+    let (c, groups) = (shape[1], ctx.int("num_groups", 0));
+    if groups <= 0 || c % groups != 0 {
+        return Err(OpError::invalid(format!(
+            "GroupNormalization of {shape:?} into {groups} groups"
+        )));
+    }
+    let eps = ctx.float("epsilon", 1e-5);
+    let p = params(ctx, inputs, x, 1..3)?;
+    let per_channel = |t: &Tensor| -> Result<Tensor, OpError> {
+        if t.dim() != 1 {
+            return Err(OpError::invalid(format!(
+                "GroupNormalization parameter of shape {:?}",
+                t.size()
+            )));
+        }
+        let len = t.size()[0];
+        if ctx.opset < 21 && len == groups && groups != c {
+            Ok(t.f_repeat_interleave_self_int(c / groups, 0, None::<i64>)?)
+        } else if len == c {
+            Ok(t.shallow_clone())
+        } else {
+            Err(OpError::invalid(format!(
+                "GroupNormalization parameter of {len} values for {c} channels"
+            )))
+        }
+    };
+    let (scale, bias) = (per_channel(&p[0])?, per_channel(&p[1])?);
+    let t = x.t.f_group_norm(groups, Some(&scale), Some(&bias), eps, false)?;
+    Ok(vec![ctx.env.like(t, x)?])
+}
+
+/// LpNormalization: each lane along `axis` divided by its L1 (p = 1) or L2 (p = 2) norm; a lane
+/// whose norm is zero gives zeros.
+fn lp_norm(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    if !x.is_float() {
+        return Err(OpError::invalid(format!("LpNormalization of {}", x.dtype)));
+    }
+    let a = axis(ctx.int("axis", -1), x.rank())?;
+    let p = match ctx.int("p", 2) {
+        p @ (1 | 2) => p,
+        p => return Err(OpError::invalid(format!("LpNormalization p={p}"))),
+    };
+    let norm = x.t.f_norm_scalaropt_dim(p, [a], true)?;
+    let y = x.t.f_div(&norm)?;
+    let zero = norm.f_eq(0)?;
+    let t = y.f_masked_fill(&zero, 0.0)?;
+    Ok(vec![ctx.env.like(t, x)?])
 }

@@ -1,5 +1,5 @@
-//! Pooling: MaxPool (with Indices), AveragePool (count_include_pad) and GlobalAveragePool /
-//! GlobalMaxPool, with ONNX's output lengths (ceil_mode drops a last window that would start
+//! Pooling: MaxPool (with Indices), AveragePool (count_include_pad), LpPool and GlobalAveragePool /
+//! GlobalMaxPool / GlobalLpPool, with ONNX's output lengths (ceil_mode drops a last window that would start
 //! in the end padding) and pads. LibTorch's pools take one pad per axis, at most half the
 //! window; other pads are applied by a constant pad before LibTorch pools without padding.
 
@@ -17,6 +17,8 @@ pub fn register(r: &mut Registry) {
     r.add_checked("AveragePool", average_pool, check_average_pool);
     r.add("GlobalMaxPool", global_max_pool);
     r.add("GlobalAveragePool", global_average_pool);
+    r.add_checked("LpPool", lp_pool, check_auto_pad);
+    r.add("GlobalLpPool", global_lp_pool);
 }
 
 /// Where the windows lie along each spatial axis.
@@ -311,5 +313,57 @@ fn global_average_pool(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>
 fn global_max_pool(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let x = ctx.input(inputs, 0)?;
     let t = x.t.f_amax(spatial_axes(ctx, x)?, true)?;
+    Ok(vec![ctx.env.like(t, x)?])
+}
+
+/// The `p` of LpPool / GlobalLpPool (an int attribute since opset 2, a float one in opset 1).
+fn p_attribute(ctx: &Ctx) -> f64 {
+    ctx.attr("p")
+        .map_or(2.0, |a| if a.i != 0 { a.i as f64 } else { f64::from(a.f) })
+}
+
+/// `|x|^p` of a float input.
+fn abs_pow(ctx: &Ctx, x: &Value, p: f64) -> Result<Tensor, OpError> {
+    if !x.is_float() {
+        return Err(OpError::invalid(format!("{} of {}", ctx.node.op_type, x.dtype)));
+    }
+    Ok(x.t.f_abs()?.f_pow_tensor_scalar(p)?)
+}
+
+/// LpPool: `(sum |x|^p)^(1/p)` over each window, padding contributing zeros. The window sums
+/// are a depthwise convolution with a kernel of ones over the zero-padded `|x|^p` (strides and
+/// dilations as LibTorch's convolution takes them).
+fn lp_pool(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let g = Geometry::from_attributes(ctx, &spatial_shape(ctx, x)?)?;
+    let p = p_attribute(ctx);
+    let powered = abs_pow(ctx, x, p)?;
+    let padded = powered.f_constant_pad_nd(torch_pad_list(&g.pad_begin, &g.exact_end_pads()))?;
+    let channels = x.shape()[1];
+    let mut kernel_shape = vec![channels, 1];
+    kernel_shape.extend(&g.kernel);
+    let ones = Tensor::f_ones(&kernel_shape, (powered.f_kind()?, powered.device()))?;
+    let n = g.input.len();
+    let sums = padded.f_convolution(
+        &ones,
+        None::<&Tensor>,
+        &g.strides,
+        vec![0; n],
+        &g.dilations,
+        false,
+        vec![0; n],
+        channels,
+    )?;
+    let t = sums.f_pow_tensor_scalar(p.recip())?;
+    Ok(vec![ctx.env.like(t, x)?])
+}
+
+fn global_lp_pool(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let axes = spatial_axes(ctx, x)?;
+    let p = p_attribute(ctx);
+    let t = abs_pow(ctx, x, p)?
+        .f_sum_dim_intlist(axes, true, None::<Kind>)?
+        .f_pow_tensor_scalar(p.recip())?;
     Ok(vec![ctx.env.like(t, x)?])
 }
