@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ndarray::{Array2, Array3, Array4, ArrayView1, ArrayView3, Axis};
+use ndarray::{Array2, Array3, Array4, ArrayView1, ArrayView3};
 use rayon::prelude::*;
 use sysnoise_boundary::{IoSpec, Model};
 
@@ -164,16 +164,11 @@ impl NanoDetPhotos {
     }
 
     fn batch(photos: &[Photo], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        let images: Vec<Array3<f32>> = photos
-            .par_iter()
-            .map(|(name, bytes)| {
-                let rgb = preprocess.decode(bytes, name)?;
-                let resized = preprocess.resize.resize(rgb.view(), INPUT_SIZE, INPUT_SIZE)?;
-                Ok(network_input(resized.view()))
-            })
-            .collect::<Result<_, EngineError>>()?;
-        let views: Vec<_> = images.iter().map(|a| a.view()).collect();
-        ndarray::stack(Axis(0), &views).map_err(|e| EngineError::Input(format!("photos: {e}")))
+        task::stack_inputs(photos, "photos", |(name, bytes)| {
+            let rgb = preprocess.decode(bytes, name)?;
+            let resized = preprocess.resize.resize(rgb.view(), INPUT_SIZE, INPUT_SIZE)?;
+            Ok(network_input(resized.view()))
+        })
     }
 
     /// The detections of one item's outputs (`row`) on a photo of `size` (width, height) under

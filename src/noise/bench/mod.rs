@@ -338,11 +338,14 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             }
             result.input_mean_abs_diff = (inputs - &training_inputs).mapv(f32::abs).mean().map_or(0.0, f64::from);
             if let Some(baseline) = &training_values {
-                result.divergence = Some(
+                result.divergence = Some(if same_inference {
+                    // The training system's own layers: nothing to run again.
+                    baseline.divergence(&training_model, baseline)
+                } else {
                     link::LayerValues::record(runtime.as_ref(), &model, inputs, link_items)
                         .map(|values| baseline.divergence(&training_model, &values))
-                        .map_err(|e| e.to_string())?,
-                );
+                        .map_err(|e| e.to_string())?
+                });
             }
             Ok(())
         })();

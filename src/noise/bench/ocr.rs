@@ -2,8 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, s};
-use rayon::prelude::*;
+use ndarray::{Array2, Array3, Array4, ArrayView2, s};
 use sysnoise_boundary::Model;
 
 use super::task::{Scores, Task};
@@ -128,15 +127,10 @@ impl OcrLines {
     }
 
     fn batch(lines: &[Line], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        let images: Vec<Array3<f32>> = lines
-            .par_iter()
-            .map(|line| {
-                let rgb = preprocess.decode(&line.jpeg, &line.name)?;
-                line_input(preprocess, rgb.view())
-            })
-            .collect::<Result<_, EngineError>>()?;
-        let views: Vec<_> = images.iter().map(|a| a.view()).collect();
-        ndarray::stack(Axis(0), &views).map_err(|e| EngineError::Input(format!("text lines: {e}")))
+        super::task::stack_inputs(lines, "text lines", |line| {
+            let rgb = preprocess.decode(&line.jpeg, &line.name)?;
+            line_input(preprocess, rgb.view())
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, Array4, ArrayD, ArrayView1, Axis, s};
+use ndarray::{Array2, Array3, Array4, ArrayD, ArrayView1, Axis, s};
 use rayon::prelude::*;
 use sysnoise_boundary::{Model, NamedTensors, Tensor};
 
@@ -152,18 +152,24 @@ impl ImageNetPhotos {
     }
 
     fn batch(photos: &[Photo], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        let images: Vec<Array4<f32>> = photos
-            .par_iter()
-            .map(|(name, bytes)| {
-                let rgb = preprocess.decode(bytes, name)?;
-                let crop = preprocess.resize_and_crop(rgb.view(), 256, 224)?;
-                let chw = crop.permuted_axes([2, 0, 1]).mapv(|v| (f32::from(v) - 127.0) / 128.0);
-                Ok(chw.insert_axis(Axis(0)).as_standard_layout().to_owned())
-            })
-            .collect::<Result<_, EngineError>>()?;
-        let views: Vec<_> = images.iter().map(|a| a.view()).collect();
-        ndarray::concatenate(Axis(0), &views).map_err(|e| EngineError::Input(format!("photos: {e}")))
+        stack_inputs(photos, "photos", |(name, bytes)| {
+            let rgb = preprocess.decode(bytes, name)?;
+            let crop = preprocess.resize_and_crop(rgb.view(), 256, 224)?;
+            Ok(crop.permuted_axes([2, 0, 1]).mapv(|v| (f32::from(v) - 127.0) / 128.0))
+        })
     }
+}
+
+/// The network inputs `[C, H, W]` that `input` makes of every item (in parallel), stacked into a
+/// batch `[N, C, H, W]`; `what` names the items in errors.
+pub(crate) fn stack_inputs<T: Sync>(
+    items: &[T],
+    what: &str,
+    input: impl Fn(&T) -> Result<Array3<f32>, EngineError> + Sync,
+) -> Result<Array4<f32>, EngineError> {
+    let images: Vec<Array3<f32>> = items.par_iter().map(&input).collect::<Result<_, _>>()?;
+    let views: Vec<_> = images.iter().map(|a| a.view()).collect();
+    ndarray::stack(Axis(0), &views).map_err(|e| EngineError::Input(format!("{what}: {e}")))
 }
 
 impl Task for ImageNetPhotos {

@@ -71,21 +71,31 @@ pub(super) fn torch_pad_list(begin: &[i64], end: &[i64]) -> Vec<i64> {
     (0..begin.len()).rev().flat_map(|i| [begin[i], end[i]]).collect()
 }
 
-fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+/// The input and weights of Conv / ConvTranspose (`op`), checked: same float dtype, equal rank
+/// with 1 to 3 spatial axes (what LibTorch convolves); also the number of spatial axes.
+fn float_operands<'a>(
+    op: &str,
+    ctx: &Ctx,
+    inputs: &'a [Option<Value>],
+) -> Result<(&'a Value, &'a Value, usize), OpError> {
     let (x, w) = (ctx.input(inputs, 0)?, ctx.input(inputs, 1)?);
-    same_dtype("Conv", x, w)?;
+    same_dtype(op, x, w)?;
     if !x.is_float() {
-        return Err(OpError::invalid(format!("Conv of {}", x.dtype)));
+        return Err(OpError::invalid(format!("{op} of {}", x.dtype)));
     }
     let rank = x.rank();
     if !(3..=5).contains(&rank) || w.rank() != rank {
         return Err(OpError::unsupported(format!(
-            "Conv of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
+            "{op} of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
             x.shape(),
             w.shape()
         )));
     }
-    let n = rank - 2;
+    Ok((x, w, rank - 2))
+}
+
+fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let (x, w, n) = float_operands("Conv", ctx, inputs)?;
     let shape = x.shape();
     let kernel = w.shape()[2..].to_vec();
     if let Some(k) = ctx.ints("kernel_shape")
@@ -183,20 +193,7 @@ fn conv_transpose_geometry(
 }
 
 fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
-    let (x, w) = (ctx.input(inputs, 0)?, ctx.input(inputs, 1)?);
-    same_dtype("ConvTranspose", x, w)?;
-    if !x.is_float() {
-        return Err(OpError::invalid(format!("ConvTranspose of {}", x.dtype)));
-    }
-    let rank = x.rank();
-    if !(3..=5).contains(&rank) || w.rank() != rank {
-        return Err(OpError::unsupported(format!(
-            "ConvTranspose of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let n = rank - 2;
+    let (x, w, n) = float_operands("ConvTranspose", ctx, inputs)?;
     let (shape, w_shape) = (x.shape(), w.shape());
     if w_shape[0] != shape[1] {
         return Err(OpError::invalid(format!(
