@@ -8,15 +8,22 @@ use sysnoise_boundary::{DType, GraphBuilder, Model, Tensor, attr};
 use crate::error::EngineError;
 
 /// Names accepted after `builtin:`, with a description.
-pub const BUILTINS: &[(&str, &str)] = &[(
-    "cnn",
-    "small image classifier: Conv/Relu, MaxPool(ceil_mode), Conv, Resize, GlobalAveragePool, Gemm, Softmax",
-)];
+pub const BUILTINS: &[(&str, &str)] = &[
+    (
+        "cnn",
+        "small image classifier: Conv/Relu, MaxPool(ceil_mode), Conv, Resize, GlobalAveragePool, Gemm, Softmax",
+    ),
+    (
+        "matmul",
+        "one MatMul of a 64x512 input by a 512x256 weight: the precision probe (compare torch with torch-bf16 / torch-cuda-bf16)",
+    ),
+];
 
 /// Builds the built-in model `name`.
 pub fn builtin(name: &str) -> Result<Model, EngineError> {
     match name {
         "cnn" => Ok(small_cnn()),
+        "matmul" => Ok(matmul()),
         _ => {
             let names: Vec<&str> = BUILTINS.iter().map(|(n, _)| *n).collect();
             Err(EngineError::Usage(format!(
@@ -83,5 +90,17 @@ pub fn small_cnn() -> Model {
     let fc = g.node("Gemm", "fc", &[&flat, &w3, &b3], vec![attr::int("transB", 1)]);
     g.node("Softmax", "probs", &[&fc], vec![attr::int("axis", 1)]);
     g.output("probs", DType::F32);
+    g.build()
+}
+
+/// `input[64×512] · weight[512×256]`: long dot products, where a narrower accumulation or
+/// input rounding (f16, bf16, TF32) shows.
+pub fn matmul() -> Model {
+    let mut rng = ChaCha8Rng::seed_from_u64(20230602);
+    let mut g = GraphBuilder::new("sysnoise_matmul", 17);
+    g.input("input", DType::F32, &[64, 512]);
+    let w = g.constant("weight", &weights(&mut rng, &[512, 256], 512));
+    g.node("MatMul", "product", &["input", &w], vec![]);
+    g.output("product", DType::F32);
     g.build()
 }

@@ -2,7 +2,7 @@
 
 use sysnoise_boundary::{Runtime, RuntimeError};
 use sysnoise_chaos::{ChaosRuntime, Misbehaviour};
-use sysnoise_ort::{OptLevel, OrtOptions, OrtRuntime};
+use sysnoise_ort::{CudaOptions, OptLevel, OrtOptions, OrtRuntime, Provider, TensorRtOptions, TrtPrecision};
 use sysnoise_reference::Reference;
 use sysnoise_tract::{TractMode, TractRuntime};
 
@@ -64,6 +64,43 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
         test_only: false,
     },
     RuntimeInfo {
+        name: "ort-cuda",
+        description: "ONNX Runtime, CUDA execution provider, device 0, TF32 off [feature cuda]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "ort-cuda-tf32",
+        description: "ONNX Runtime, CUDA execution provider, TF32 allowed (ORT's default) [feature cuda]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "ort-trt",
+        description: "ONNX Runtime, TensorRT execution provider (CUDA for the rest), FP32, TF32 off [feature tensorrt]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "ort-trt-tf32",
+        description: "ONNX Runtime, TensorRT execution provider, FP32 with TF32 allowed (TensorRT's default) [feature tensorrt]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "ort-trt-fp16",
+        description: "ONNX Runtime, TensorRT execution provider, FP16 kernels allowed [feature tensorrt]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "ort-trt-int8",
+        description: "ONNX Runtime, TensorRT, INT8 kernels allowed: the model's Q/DQ nodes, or dynamic ranges from \
+                      $SYSNOISE_TRT_INT8_CALIBRATION_TABLE [feature tensorrt]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
         name: "tract-const",
         description: "tract with every input but the first made a constant (tract's own harness)",
         default: false,
@@ -89,7 +126,19 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     },
     RuntimeInfo {
         name: "torch-cuda",
-        description: "LibTorch, CUDA device 0, the model's dtypes (f32) [feature torch]",
+        description: "LibTorch, CUDA device 0, the model's dtypes (f32; cuDNN and cuBLAS without TF32) [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "torch-cuda-f16",
+        description: "LibTorch, CUDA device 0, every float tensor in float16 [feature torch]",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "torch-cuda-bf16",
+        description: "LibTorch, CUDA device 0, every float tensor in bfloat16 [feature torch]",
         default: false,
         test_only: false,
     },
@@ -116,29 +165,54 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
 /// The op that makes the test-only chaos runtimes misbehave.
 const CHAOS_TRIGGER: &str = "Abs";
 
+/// The environment variable `ort-trt-int8` reads its calibration table's path from.
+pub const TRT_INT8_CALIBRATION_TABLE: &str = "SYSNOISE_TRT_INT8_CALIBRATION_TABLE";
+
 /// Builds the runtime called `name`. Unavailable runtimes fail with how to install them.
 pub fn build(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
-    let ort = |opt_level, intra_threads| -> Result<Box<dyn Runtime>, EngineError> {
+    let ort = |opt_level, intra_threads, provider| -> Result<Box<dyn Runtime>, EngineError> {
         let runtime = OrtRuntime::new(
             name,
             OrtOptions {
                 opt_level,
                 intra_threads,
+                provider,
             },
         )
         .map_err(EngineError::Runtime)?;
         Ok(Box::new(runtime))
     };
+    let cuda = |tf32| Provider::Cuda(CudaOptions { device_id: 0, tf32 });
+    let tensorrt = |precision, tf32| {
+        Provider::TensorRt(TensorRtOptions {
+            device_id: 0,
+            precision,
+            tf32,
+        })
+    };
     match name {
         "reference" => Ok(Box::new(Reference)),
-        "ort" => ort(OptLevel::All, 1),
-        "ort-O0" => ort(OptLevel::Disabled, 1),
-        "ort-O1" => ort(OptLevel::Basic, 1),
-        "ort-O2" => ort(OptLevel::Extended, 1),
-        "ort-mt" => ort(OptLevel::All, 4),
+        "ort" => ort(OptLevel::All, 1, Provider::Cpu),
+        "ort-O0" => ort(OptLevel::Disabled, 1, Provider::Cpu),
+        "ort-O1" => ort(OptLevel::Basic, 1, Provider::Cpu),
+        "ort-O2" => ort(OptLevel::Extended, 1, Provider::Cpu),
+        "ort-mt" => ort(OptLevel::All, 4, Provider::Cpu),
+        "ort-cuda" => ort(OptLevel::All, 1, cuda(false)),
+        "ort-cuda-tf32" => ort(OptLevel::All, 1, cuda(true)),
+        "ort-trt" => ort(OptLevel::All, 1, tensorrt(TrtPrecision::Fp32, false)),
+        "ort-trt-tf32" => ort(OptLevel::All, 1, tensorrt(TrtPrecision::Fp32, true)),
+        "ort-trt-fp16" => ort(OptLevel::All, 1, tensorrt(TrtPrecision::Fp16, false)),
+        "ort-trt-int8" => {
+            let calibration_table = std::env::var_os(TRT_INT8_CALIBRATION_TABLE).map(std::path::PathBuf::from);
+            ort(
+                OptLevel::All,
+                1,
+                tensorrt(TrtPrecision::Int8 { calibration_table }, false),
+            )
+        }
         "tract" => Ok(Box::new(TractRuntime::new(name, TractMode::Optimized))),
         "tract-const" => Ok(Box::new(TractRuntime::new(name, TractMode::ConstantParameters))),
-        "torch" | "torch-f16" | "torch-bf16" | "torch-cuda" => torch(name),
+        "torch" | "torch-f16" | "torch-bf16" | "torch-cuda" | "torch-cuda-f16" | "torch-cuda-bf16" => torch(name),
         "chaos-abort" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Abort, CHAOS_TRIGGER))),
         "chaos-hang" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Hang, CHAOS_TRIGGER))),
         "chaos-panic" => Ok(Box::new(ChaosRuntime::new(name, Misbehaviour::Panic, CHAOS_TRIGGER))),
@@ -154,6 +228,8 @@ fn torch(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
         "torch-f16" => (TorchDevice::Cpu, Precision::F16),
         "torch-bf16" => (TorchDevice::Cpu, Precision::BF16),
         "torch-cuda" => (TorchDevice::Cuda, Precision::Native),
+        "torch-cuda-f16" => (TorchDevice::Cuda, Precision::F16),
+        "torch-cuda-bf16" => (TorchDevice::Cuda, Precision::BF16),
         _ => (TorchDevice::Cpu, Precision::Native),
     };
     let runtime = TorchRuntime::new(name, TorchOptions { device, precision }).map_err(EngineError::Runtime)?;
@@ -241,11 +317,55 @@ mod tests {
         );
     }
 
+    /// Without a GPU (CI), every GPU runtime is unavailable and says why and how to get it; built
+    /// without the features, the reason names the missing feature.
+    #[test]
+    fn gpu_runtimes_are_unavailable_with_the_reason_on_machines_without_a_gpu() {
+        if std::path::Path::new("/dev/nvidiactl").exists() {
+            return; // a GPU machine: scripts/gpu_check.sh checks the GPU runtimes there
+        }
+        let gpu = [
+            "ort-cuda",
+            "ort-cuda-tf32",
+            "ort-trt",
+            "ort-trt-tf32",
+            "ort-trt-fp16",
+            "ort-trt-int8",
+        ];
+        for name in gpu {
+            assert!(RUNTIMES.iter().any(|r| r.name == name && !r.default), "{name}");
+            let Err(EngineError::Runtime(e)) = build(name) else {
+                panic!("{name} must be unavailable on a machine without a GPU");
+            };
+            assert!(is_unavailable(&e), "{e}");
+            let text = e.to_string();
+            assert!(text.contains("scripts/setup_gpu.sh"), "{text}");
+            let (feature, built_with) = if name.starts_with("ort-trt") {
+                ("tensorrt", cfg!(feature = "tensorrt"))
+            } else {
+                ("cuda", cfg!(feature = "cuda"))
+            };
+            if !built_with {
+                assert!(
+                    text.contains(&format!("without the `{feature}` cargo feature")),
+                    "{text}"
+                );
+            }
+        }
+    }
+
     #[cfg(not(feature = "torch"))]
     #[test]
     fn torch_runtimes_without_the_feature_say_how_to_get_them() {
         assert_eq!(select(Some("torch,torch-f16")).unwrap(), ["torch", "torch-f16"]);
-        for name in ["torch", "torch-f16", "torch-bf16", "torch-cuda"] {
+        for name in [
+            "torch",
+            "torch-f16",
+            "torch-bf16",
+            "torch-cuda",
+            "torch-cuda-f16",
+            "torch-cuda-bf16",
+        ] {
             let Err(EngineError::Runtime(e)) = build(name) else {
                 panic!("{name} must be unavailable without the torch feature");
             };

@@ -28,6 +28,31 @@ fn builtin_model_agrees_with_exit_0() {
     assert!(text.contains("seed 0"));
 }
 
+/// The precision probe: f32 runtimes agree on it; in bf16 (LibTorch) its 512-term dot products
+/// are far outside the f32 tolerance, and the JSON says by how much.
+#[test]
+fn builtin_matmul_agrees_in_f32_and_bf16_diverges() {
+    let out = sysnoise(&["compare", "builtin:matmul"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    if cfg!(feature = "torch") {
+        let out = sysnoise(&[
+            "compare",
+            "builtin:matmul",
+            "-r",
+            "torch,torch-bf16,reference",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["diverging_runtimes"], serde_json::json!(["torch-bf16"]));
+        let metrics = &report["outputs"][0]["metrics"];
+        // Absolute errors: some of the 512-term sums cancel to nearly 0, where relative ones explode.
+        let abs = |name: &str| metrics[name]["max_abs"].as_f64().unwrap();
+        assert!(abs("torch") < 1e-5, "torch (f32) max abs {}", abs("torch"));
+        assert!(abs("torch-bf16") > 1e-3, "torch-bf16 max abs {}", abs("torch-bf16"));
+    }
+}
+
 #[test]
 fn divergence_exits_1_and_json_names_the_culprit() {
     let dir = tempfile::tempdir().unwrap();

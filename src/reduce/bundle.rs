@@ -516,7 +516,7 @@ const REPRO_PY: &str = r#"#!/usr/bin/env python3
 
 Runs the diverging runtime(s) on model.onnx with inputs.npz and compares every output with
 expected/*.npy (the f64 reference's) under the tolerance sysnoise used. Needs numpy plus the
-runtime's package: onnxruntime for ort*, tract for tract. Exit status: 1 while the divergence
+runtime's package: onnxruntime for ort* (onnxruntime-gpu for ort-cuda*/ort-trt*), tract for tract. Exit status: 1 while the divergence
 is present, 0 once fixed, 2 when a runtime's package is missing.
 """
 import json
@@ -529,6 +529,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = json.loads(r'''{spec}''')
 LEVELS = {"ort": "ORT_ENABLE_ALL", "ort-O0": "ORT_DISABLE_ALL", "ort-O1": "ORT_ENABLE_BASIC",
           "ort-O2": "ORT_ENABLE_EXTENDED", "ort-mt": "ORT_ENABLE_ALL"}
+# The GPU runtimes (onnxruntime-gpu): sysnoise turns TF32 off unless the name says -tf32; for
+# TensorRT that is only possible process-wide (NVIDIA_TF32_OVERRIDE=0, set before the session).
+CUDA = ("CUDAExecutionProvider", {"use_tf32": "0"})
+PROVIDERS = {
+    "ort-cuda": [CUDA],
+    "ort-cuda-tf32": [("CUDAExecutionProvider", {"use_tf32": "1"})],
+    "ort-trt": [("TensorrtExecutionProvider", {}), CUDA],
+    "ort-trt-tf32": [("TensorrtExecutionProvider", {}), ("CUDAExecutionProvider", {"use_tf32": "1"})],
+    "ort-trt-fp16": [("TensorrtExecutionProvider", {"trt_fp16_enable": "True"}), CUDA],
+    "ort-trt-int8": [("TensorrtExecutionProvider", {"trt_int8_enable": "True"}), CUDA],
+}
 
 
 def run_ort(name, inputs):
@@ -536,7 +547,12 @@ def run_ort(name, inputs):
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS.get(name, "ORT_ENABLE_ALL"))
     options.intra_op_num_threads = 4 if name == "ort-mt" else 1
-    session = ort.InferenceSession(os.path.join(HERE, "model.onnx"), options, providers=["CPUExecutionProvider"])
+    providers = PROVIDERS.get(name, ["CPUExecutionProvider"])
+    if name.startswith("ort-trt") and not name.endswith("-tf32"):
+        os.environ["NVIDIA_TF32_OVERRIDE"] = "0"
+    session = ort.InferenceSession(os.path.join(HERE, "model.onnx"), options, providers=providers)
+    if providers[0] != "CPUExecutionProvider" and providers[0][0] not in session.get_providers():
+        raise RuntimeError("%s is not available here (onnxruntime-gpu and a GPU are needed)" % providers[0][0])
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(None, inputs)))
 

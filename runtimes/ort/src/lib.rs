@@ -3,13 +3,20 @@
 
 mod convert;
 mod library;
+mod provider;
+mod tf32;
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use ort::session::builder::GraphOptimizationLevel;
-use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor};
+use sysnoise_boundary::builder::GraphBuilder;
+use sysnoise_boundary::{DType, Model, NamedTensors, Runtime, RuntimeError, Session, Tensor};
 
 pub use library::{INSTALL_HINT, find_library, loaded_path};
+pub use provider::{
+    CudaOptions, GPU_INSTALL_HINT, Provider, TensorRtOptions, TrtPrecision, is_native_calibration_table,
+};
 
 /// ORT's graph optimisation levels (a SysNoise knob: `ort` vs `ort-O0` may disagree).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +48,8 @@ pub struct OrtOptions {
     pub opt_level: OptLevel,
     /// Intra-op threads; 1 makes results independent of the machine's core count.
     pub intra_threads: usize,
+    /// The execution provider (CPU unless a GPU runtime is asked for).
+    pub provider: Provider,
 }
 
 impl Default for OrtOptions {
@@ -48,11 +57,12 @@ impl Default for OrtOptions {
         OrtOptions {
             opt_level: OptLevel::All,
             intra_threads: 1,
+            provider: Provider::Cpu,
         }
     }
 }
 
-/// ONNX Runtime (CPU execution provider) as a sysnoise [`Runtime`].
+/// ONNX Runtime (on the CPU, CUDA or TensorRT execution provider) as a sysnoise [`Runtime`].
 pub struct OrtRuntime {
     name: String,
     options: OrtOptions,
@@ -60,13 +70,77 @@ pub struct OrtRuntime {
 
 impl OrtRuntime {
     /// A runtime called `name` with the given session options. Fails (with install
-    /// instructions) when the ONNX Runtime library cannot be found or loaded.
+    /// instructions) when the ONNX Runtime library cannot be found or loaded, or when a GPU
+    /// provider cannot run here: it is tried once on a one-node model, and its error (no
+    /// provider in this ORT build, a CUDA library or the driver missing, no device) is the reason.
     pub fn new(name: &str, options: OrtOptions) -> Result<OrtRuntime, RuntimeError> {
-        library::load(name)?;
-        Ok(OrtRuntime {
+        let loaded = library::load(name)?;
+        let runtime = OrtRuntime {
             name: name.to_string(),
             options,
-        })
+        };
+        if runtime.options.provider.is_gpu() {
+            runtime.options.provider.check_library(name, &loaded.path)?;
+            tf32::claim(name, &runtime.options.provider)?;
+            if let Err(e) = runtime.probe_provider() {
+                tf32::release(name);
+                return Err(e);
+            }
+            tf32::confirm(name, &runtime.options.provider);
+        }
+        Ok(runtime)
+    }
+
+    fn builder(&self) -> Result<ort::session::builder::SessionBuilder, RuntimeError> {
+        let loaded = library::load(&self.name)?;
+        let err = |e: ort::Error| convert::classify(&self.name, &e);
+        let builder = ort::session::Session::builder(&loaded.environment)
+            .map_err(err)?
+            .with_optimization_level(self.options.opt_level.to_ort())
+            .map_err(|e| err(ort::Error::from(e)))?
+            .with_intra_threads(self.options.intra_threads)
+            .map_err(|e| err(ort::Error::from(e)))?;
+        self.options
+            .provider
+            .register(&self.name, builder)
+            .map_err(|e| match e {
+                RuntimeError::Unavailable {
+                    runtime,
+                    reason,
+                    install,
+                } => RuntimeError::Unavailable {
+                    runtime,
+                    reason: format!(
+                        "{reason} (ONNX Runtime {} from {})",
+                        loaded.version,
+                        loaded.path.display()
+                    ),
+                    install,
+                },
+                other => other,
+            })
+    }
+
+    /// Creates a session of a one-node model on the provider, once per runtime name and process.
+    fn probe_provider(&self) -> Result<(), RuntimeError> {
+        static PROBED: Mutex<Option<HashMap<String, Result<(), RuntimeError>>>> = Mutex::new(None);
+        let mut probed = PROBED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let probed = probed.get_or_insert_with(HashMap::new);
+        if let Some(result) = probed.get(&self.name) {
+            return result.clone();
+        }
+        let mut graph = GraphBuilder::new("sysnoise_provider_probe", 13);
+        let x = graph.input("x", DType::F32, &[1, 4]);
+        let y = graph.node("Relu", "y", &[&x], vec![]);
+        graph.output(&y, DType::F32);
+        let result = self.builder().and_then(|mut builder| {
+            builder
+                .commit_from_memory(&graph.build().to_bytes())
+                .map(drop)
+                .map_err(|e| provider::unavailable(&self.name, format!("no session can be created on it: {e}")))
+        });
+        probed.insert(self.name.clone(), result.clone());
+        result
     }
 }
 
@@ -76,19 +150,22 @@ impl Runtime for OrtRuntime {
     }
 
     fn version(&self) -> String {
-        library::load(&self.name).map_or_else(|_| "unavailable".into(), |l| format!("onnxruntime {}", l.version))
+        let provider = match &self.options.provider {
+            Provider::Cpu => String::new(),
+            Provider::Cuda(_) => ", CUDA execution provider".to_string(),
+            Provider::TensorRt(_) => ", TensorRT execution provider".to_string(),
+        };
+        library::load(&self.name).map_or_else(
+            |_| "unavailable".into(),
+            |l| format!("onnxruntime {}{provider}", l.version),
+        )
     }
 
     fn prepare(&self, model: &Model) -> Result<Box<dyn Session>, RuntimeError> {
-        let loaded = library::load(&self.name)?;
-        let err = |e: ort::Error| convert::classify(&self.name, &e);
-        let mut builder = ort::session::Session::builder(&loaded.environment).map_err(err)?;
-        builder = builder
-            .with_optimization_level(self.options.opt_level.to_ort())
-            .map_err(|e| err(ort::Error::from(e)))?
-            .with_intra_threads(self.options.intra_threads)
-            .map_err(|e| err(ort::Error::from(e)))?;
-        let session = builder.commit_from_memory(&model.to_bytes()).map_err(err)?;
+        let session = self
+            .builder()?
+            .commit_from_memory(&model.to_bytes())
+            .map_err(|e| convert::classify(&self.name, &e))?;
         let outputs = session.outputs().iter().map(|o| o.name().to_string()).collect();
         Ok(Box::new(OrtSession {
             name: self.name.clone(),

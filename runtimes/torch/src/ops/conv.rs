@@ -7,6 +7,14 @@ use crate::context::{Ctx, same_dtype};
 use crate::error::OpError;
 use crate::value::Value;
 
+// cuDNN's settings for every convolution, explicit rather than LibTorch's process-wide defaults
+// (which allow TF32 for convolutions): on CUDA, f32 means f32 (no TF32 tensor cores), and the
+// algorithm is deterministic and not auto-tuned, so a run is repeatable. Ignored on the CPU.
+const CUDNN_BENCHMARK: bool = false;
+const CUDNN_DETERMINISTIC: bool = true;
+const CUDNN_ENABLED: bool = true;
+const CUDNN_ALLOW_TF32: bool = false;
+
 pub fn register(r: &mut Registry) {
     r.add_checked("Conv", conv, check_conv);
     r.add_checked("ConvTranspose", conv_transpose, check_conv);
@@ -122,7 +130,7 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     } else {
         (x.t.f_constant_pad_nd(torch_pad_list(&begin, &end))?, vec![0; n])
     };
-    let t = input.f_convolution(
+    let t = input.f_internal_convolution(
         &w.t,
         bias.as_ref(),
         &strides,
@@ -131,6 +139,10 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
         false,
         vec![0; n],
         group,
+        CUDNN_BENCHMARK,
+        CUDNN_DETERMINISTIC,
+        CUDNN_ENABLED,
+        CUDNN_ALLOW_TF32,
     )?;
     Ok(vec![ctx.env.like(t, x)?])
 }
@@ -216,7 +228,7 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
         )));
     }
     let (out, begin) = conv_transpose_geometry(ctx, &shape[2..], &kernel, &strides, &dilations)?;
-    let full = x.t.f_convolution(
+    let full = x.t.f_internal_convolution(
         &w.t,
         None::<&tch::Tensor>,
         &strides,
@@ -225,6 +237,10 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
         true,
         vec![0; n],
         group,
+        CUDNN_BENCHMARK,
+        CUDNN_DETERMINISTIC,
+        CUDNN_ENABLED,
+        CUDNN_ALLOW_TF32,
     )?;
     // Keep full positions begin .. begin + out: negative pads crop, positive ones add zeros.
     let full_size = full.size();
