@@ -42,8 +42,40 @@ impl Clone for Value {
     }
 }
 
-/// The tch kind holding `dtype` exactly, if LibTorch (as tch exposes it) has one.
+/// LibTorch's 8-bit float kind of an ONNX float8 dtype (E8M0 has none).
+pub fn float8_kind(dtype: DType) -> Option<Kind> {
+    match dtype {
+        DType::F8E4M3FN => Some(Kind::Float8e4m3fn),
+        DType::F8E4M3FNUZ => Some(Kind::Float8e4m3fnuz),
+        DType::F8E5M2 => Some(Kind::Float8e5m2),
+        DType::F8E5M2FNUZ => Some(Kind::Float8e5m2fnuz),
+        _ => None,
+    }
+}
+
+/// The kind tensors of `dtype` are stored in at the graph's edges (bytes in, bytes out): the
+/// dtype's own kind, LibTorch's float8 kinds included (u16 / u32 are widened in Rust instead).
+pub fn storage_kind(dtype: DType) -> Result<Kind, OpError> {
+    float8_kind(dtype).map_or_else(|| kind_of(dtype), Ok)
+}
+
+/// The mask that wraps a widened unsigned value back into its dtype's range (ONNX unsigned
+/// arithmetic is modular: `3 - 5` is 65534 in u16).
+fn unsigned_mask(dtype: DType) -> Option<i64> {
+    match dtype {
+        DType::U16 => Some(0xFFFF),
+        DType::U32 => Some(0xFFFF_FFFF),
+        _ => None,
+    }
+}
+
+/// The tch kind `dtype` is computed in, holding every value of `dtype` exactly, if LibTorch
+/// (as tch exposes it) has one. Float8 values are held in f32 (LibTorch computes nothing in
+/// float8); every result of a float8 dtype is rounded onto its grid by LibTorch's conversion.
 pub fn kind_of(dtype: DType) -> Result<Kind, OpError> {
+    if float8_kind(dtype).is_some() {
+        return Ok(Kind::Float);
+    }
     Ok(match dtype {
         DType::F32 => Kind::Float,
         DType::F64 => Kind::Double,
@@ -55,8 +87,14 @@ pub fn kind_of(dtype: DType) -> Result<Kind, OpError> {
         DType::I64 => Kind::Int64,
         DType::U8 => Kind::Uint8,
         DType::Bool => Kind::Bool,
-        DType::U16 | DType::U32 | DType::U64 => {
-            return Err(OpError::unsupported(format!("tch has no {dtype} tensors")));
+        // tch has no unsigned kinds but u8: u16 and u32 are held in the next wider signed kind
+        // (results wrapped back into range by `Env::value`); u64 has none wider.
+        DType::U16 => Kind::Int,
+        DType::U32 => Kind::Int64,
+        DType::U64 => {
+            return Err(OpError::unsupported(format!(
+                "tch has no {dtype} tensors (nor a wider kind to hold them)"
+            )));
         }
         other => return Err(OpError::unsupported(format!("{other} tensors are not computed on"))),
     })
@@ -98,7 +136,15 @@ impl Env {
     /// `dtype` when its kind differs (an integer op LibTorch promoted, a Cast).
     pub fn value(&self, t: tch::Tensor, dtype: DType) -> Result<Value, OpError> {
         let kind = self.kind(dtype)?;
-        let t = if t.f_kind()? == kind { t } else { t.f_to_kind(kind)? };
+        let t = match float8_kind(dtype) {
+            Some(float8) if t.f_kind()? != float8 => t.f_to_kind(float8)?.f_to_kind(kind)?,
+            _ if t.f_kind()? == kind => t,
+            _ => t.f_to_kind(kind)?,
+        };
+        let t = match unsigned_mask(dtype) {
+            Some(mask) => t.f_bitwise_and(mask)?,
+            None => t,
+        };
         Ok(Value { t, dtype })
     }
 
@@ -116,9 +162,14 @@ impl Env {
     /// A boundary tensor moved into the session (on the device, floats in the compute kind).
     pub fn import(&self, tensor: &Tensor) -> Result<Value, OpError> {
         let dtype = tensor.dtype();
-        let exact = kind_of(dtype)?;
+        let exact = storage_kind(dtype)?;
         let shape: Vec<i64> = tensor.shape().iter().map(|&d| d as i64).collect();
-        let t = tch::Tensor::f_from_data_size(&tensor.to_le_bytes(), &shape, exact)?;
+        let bytes = match tensor {
+            Tensor::U16(a) => Tensor::I32(a.mapv(i32::from)).to_le_bytes(),
+            Tensor::U32(a) => Tensor::I64(a.mapv(i64::from)).to_le_bytes(),
+            _ => tensor.to_le_bytes(),
+        };
+        let t = tch::Tensor::f_from_data_size(&bytes, &shape, exact)?;
         let t = if self.device == Device::Cpu {
             t
         } else {
@@ -131,7 +182,7 @@ impl Env {
     /// output type; the value's own dtype when `None`).
     pub fn export(&self, value: &Value, dtype: Option<DType>) -> Result<Tensor, OpError> {
         let dtype = dtype.unwrap_or(value.dtype);
-        let kind = kind_of(dtype)?;
+        let kind = storage_kind(dtype)?;
         let t = value.t.f_to_device(Device::Cpu)?;
         let t = if t.f_kind()? == kind { t } else { t.f_to_kind(kind)? };
         let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
@@ -140,7 +191,18 @@ impl Env {
         if numel > 0 {
             t.f_copy_data_u8(&mut bytes, numel)?;
         }
-        Tensor::from_le_bytes(dtype, &shape, &bytes).map_err(|e| OpError::invalid(e.to_string()))
+        let wide_dtype = match dtype {
+            DType::U16 => DType::I32,
+            DType::U32 => DType::I64,
+            other => other,
+        };
+        let tensor = Tensor::from_le_bytes(wide_dtype, &shape, &bytes).map_err(|e| OpError::invalid(e.to_string()))?;
+        // Values are in range (`Env::value` wraps them), so narrowing keeps them.
+        Ok(match tensor {
+            Tensor::I32(a) if dtype == DType::U16 => Tensor::U16(a.mapv(|v| v as u16)),
+            Tensor::I64(a) if dtype == DType::U32 => Tensor::U32(a.mapv(|v| v as u32)),
+            other => other,
+        })
     }
 }
 

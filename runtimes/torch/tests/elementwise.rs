@@ -356,3 +356,74 @@ fn variadic_ops_broadcast_and_propagate_nan() {
         .output("y", DType::I32)
         .exact();
 }
+
+/// u16 / u32 live in wider signed kinds: arithmetic that leaves the range must wrap like the
+/// unsigned types (ONNX, numpy), and values past the signed range must survive.
+#[test]
+fn unsigned_16_and_32_bit_arithmetic_wraps() {
+    let u16s = |v: &[u16]| common::tensor(&[v.len()], v.to_vec());
+    let u32s = |v: &[u32]| common::tensor(&[v.len()], v.to_vec());
+    for op in ["Sub", "Mul", "Add", "Div", "Mod", "Max", "Less"] {
+        let out = if op == "Less" { DType::Bool } else { DType::U16 };
+        case(op, 13)
+            .input("a", u16s(&[3, 65535, 40000, 7, 0]))
+            .input("b", u16s(&[5, 65535, 30000, 2, 1]))
+            .output("y", out)
+            .exact();
+        let out = if op == "Less" { DType::Bool } else { DType::U32 };
+        case(op, 13)
+            .input("a", u32s(&[3, u32::MAX, 3_000_000_000, 7, 0]))
+            .input("b", u32s(&[5, u32::MAX, 2_000_000_000, 2, 1]))
+            .output("y", out)
+            .exact();
+    }
+    case("BitShift", 11)
+        .input("a", u16s(&[1, 0x8001, 65535]))
+        .input("b", u16s(&[15, 1, 4]))
+        .attr(attr::string("direction", "LEFT"))
+        .output("y", DType::U16)
+        .exact();
+    case("BitwiseNot", 18)
+        .input("a", u32s(&[0, 1, u32::MAX]))
+        .output("y", DType::U32)
+        .exact();
+    case("Cast", 13)
+        .input("a", u32s(&[0, 4_000_000_000, u32::MAX]))
+        .attr(attr::int("to", 1))
+        .output("y", F32)
+        .exact();
+}
+
+/// The wrap must happen inside the graph, not only at its output: `(a - b) / 2` and
+/// `(a - b) < c` see the wrapped difference.
+#[test]
+fn unsigned_wraps_between_nodes() {
+    use sysnoise_boundary::{GraphBuilder, Runtime};
+    for dtype in [DType::U16, DType::U32] {
+        let values = |v: &[u32]| match dtype {
+            DType::U16 => common::tensor(&[v.len()], v.iter().map(|&x| x as u16).collect::<Vec<_>>()),
+            _ => common::tensor(&[v.len()], v.to_vec()),
+        };
+        let mut g = GraphBuilder::new("unsigned_chain", 13);
+        g.input("a", dtype, &[3]);
+        g.input("b", dtype, &[3]);
+        let two = g.constant("two", &values(&[2, 2, 2]));
+        let c = g.constant("c", &values(&[100, 100, 100]));
+        let d = g.node("Sub", "difference", &["a", "b"], vec![]);
+        let half = g.node("Div", "half", &[&d, &two], vec![]);
+        let small = g.node("Less", "small", &[&d, &c], vec![]);
+        g.output(&half, dtype);
+        g.output(&small, DType::Bool);
+        let model = g.build();
+        let feeds = vec![
+            ("a".to_string(), values(&[3, 10, 0])),
+            ("b".to_string(), values(&[5, 4, 1])),
+        ];
+        let run = |runtime: &dyn Runtime| runtime.prepare(&model).unwrap().run(&feeds).unwrap();
+        let expected = run(&sysnoise_reference::Reference);
+        let actual = run(&common::torch(sysnoise_torch::Precision::Native));
+        assert_eq!(actual, expected, "{dtype}");
+        // (3 - 5) wraps to the top of the range: half of it is large, and it is not < 100.
+        assert_eq!(expected[1].1.to_f64_vec(), vec![0.0, 1.0, 0.0]);
+    }
+}

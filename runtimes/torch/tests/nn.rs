@@ -574,3 +574,61 @@ fn conv_transpose_pads_strides_output_padding_groups() {
         true,
     );
 }
+
+/// Deterministic 8-bit values over the whole range (u8, or i8 when `signed`).
+fn bytes(shape: &[usize], seed: u64, signed: bool) -> sysnoise_boundary::Tensor {
+    let n: usize = shape.iter().product();
+    let values = (0..n as u64).map(|i| ((i * 97 + seed * 31 + (i * i) % 13) % 256) as u8);
+    if signed {
+        common::tensor(shape, values.map(|v| v as i8).collect::<Vec<i8>>())
+    } else {
+        common::tensor(shape, values.collect::<Vec<u8>>())
+    }
+}
+
+/// MatMulInteger: u8 and i8 operands, scalar and per-row / per-column zero points, batching;
+/// the int32 results must be exact.
+#[test]
+fn matmul_integer_shifts_by_zero_points_exactly() {
+    for (signed_a, signed_b) in [(false, false), (false, true), (true, true)] {
+        case("MatMulInteger", 10)
+            .input("a", bytes(&[2, 3, 40], 1, signed_a))
+            .input("b", bytes(&[40, 5], 2, signed_b))
+            .output("y", DType::I32)
+            .exact();
+        let zero_a = |shape: &[usize]| bytes(shape, 3, signed_a);
+        let zero_b = |shape: &[usize]| bytes(shape, 4, signed_b);
+        for (za, zb) in [(vec![], vec![]), (vec![4], vec![6]), (vec![4], vec![])] {
+            case("MatMulInteger", 10)
+                .input("a", bytes(&[4, 33], 5, signed_a))
+                .input("b", bytes(&[33, 6], 6, signed_b))
+                .constant("a_zero_point", zero_a(&za))
+                .constant("b_zero_point", zero_b(&zb))
+                .output("y", DType::I32)
+                .exact();
+        }
+    }
+}
+
+/// ConvInteger: the zero point pads (zero after the shift), per-output-channel weight zero
+/// points, strides, dilations, groups, 1-D and 2-D.
+#[test]
+fn conv_integer_pads_with_the_zero_point_exactly() {
+    case("ConvInteger", 10)
+        .input("x", bytes(&[1, 2, 7, 6], 1, false))
+        .constant("w", bytes(&[4, 2, 3, 3], 2, false))
+        .constant("x_zero_point", bytes(&[], 3, false))
+        .constant("w_zero_point", bytes(&[4], 4, false))
+        .attr(attr::ints("pads", &[1, 2, 0, 1]))
+        .attr(attr::ints("strides", &[2, 1]))
+        .output("y", DType::I32)
+        .exact();
+    case("ConvInteger", 10)
+        .input("x", bytes(&[2, 4, 9], 5, true))
+        .constant("w", bytes(&[6, 2, 3], 6, true))
+        .attr(attr::int("group", 2))
+        .attr(attr::ints("dilations", &[2]))
+        .attr(attr::string("auto_pad", "SAME_UPPER"))
+        .output("y", DType::I32)
+        .exact();
+}

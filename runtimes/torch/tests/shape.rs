@@ -260,9 +260,14 @@ fn casts_and_constants() {
         .output("y", DType::I32)
         .exact();
     case("Cast", 13)
-        .input("x", x)
+        .input("x", x.clone())
         .attr(attr::int("to", 12))
         .output("y", DType::U32)
+        .exact();
+    case("Cast", 13)
+        .input("x", x)
+        .attr(attr::int("to", 13))
+        .output("y", DType::U64)
         .unsupported_at_prepare();
     case("Constant", 13)
         .attr(attr::floats("value_floats", &[1.5, -2.0]))

@@ -7,13 +7,11 @@ use crate::context::{Ctx, same_dtype};
 use crate::error::OpError;
 use crate::value::Value;
 
-// cuDNN's settings for every convolution, explicit rather than LibTorch's process-wide defaults
-// (which allow TF32 for convolutions): on CUDA, f32 means f32 (no TF32 tensor cores), and the
-// algorithm is deterministic and not auto-tuned, so a run is repeatable. Ignored on the CPU.
-const CUDNN_BENCHMARK: bool = false;
-const CUDNN_DETERMINISTIC: bool = true;
-const CUDNN_ENABLED: bool = true;
-const CUDNN_ALLOW_TF32: bool = false;
+/// cuDNN's settings for every convolution (benchmark, deterministic, enabled, allow TF32),
+/// explicit rather than LibTorch's process-wide defaults (which allow TF32 for convolutions):
+/// on CUDA, f32 means f32, and the algorithm is deterministic and not auto-tuned, so a run is
+/// repeatable. Ignored on the CPU.
+pub(super) const CUDNN_SETTINGS: (bool, bool, bool, bool) = (false, true, true, false);
 
 pub fn register(r: &mut Registry) {
     r.add_checked("Conv", conv, check_conv);
@@ -130,6 +128,7 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     } else {
         (x.t.f_constant_pad_nd(torch_pad_list(&begin, &end))?, vec![0; n])
     };
+    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
     let t = input.f_internal_convolution(
         &w.t,
         bias.as_ref(),
@@ -139,10 +138,10 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
         false,
         vec![0; n],
         group,
-        CUDNN_BENCHMARK,
-        CUDNN_DETERMINISTIC,
-        CUDNN_ENABLED,
-        CUDNN_ALLOW_TF32,
+        benchmark,
+        deterministic,
+        cudnn_enabled,
+        allow_tf32,
     )?;
     Ok(vec![ctx.env.like(t, x)?])
 }
@@ -228,6 +227,7 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
         )));
     }
     let (out, begin) = conv_transpose_geometry(ctx, &shape[2..], &kernel, &strides, &dilations)?;
+    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
     let full = x.t.f_internal_convolution(
         &w.t,
         None::<&tch::Tensor>,
@@ -237,10 +237,10 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
         true,
         vec![0; n],
         group,
-        CUDNN_BENCHMARK,
-        CUDNN_DETERMINISTIC,
-        CUDNN_ENABLED,
-        CUDNN_ALLOW_TF32,
+        benchmark,
+        deterministic,
+        cudnn_enabled,
+        allow_tf32,
     )?;
     // Keep full positions begin .. begin + out: negative pads crop, positive ones add zeros.
     let full_size = full.size();

@@ -17,6 +17,7 @@ mod elementwise_binary;
 mod elementwise_unary;
 mod expand_tile;
 mod gather;
+mod integer;
 mod matmul;
 mod normalization;
 mod pad;
@@ -70,6 +71,7 @@ impl Registry {
             elementwise_unary::register,
             expand_tile::register,
             gather::register,
+            integer::register,
             matmul::register,
             normalization::register,
             pad::register,

@@ -1,0 +1,110 @@
+//! ConvInteger and MatMulInteger: LibTorch's f64 convolution / matrix product of the
+//! zero-point-shifted 8-bit operands, then int32. Exact, not an approximation: every product
+//! of two shifted 8-bit values and every partial sum is an integer far below 2^53.
+
+use sysnoise_boundary::DType;
+use tch::{Kind, Tensor};
+
+use super::Registry;
+use super::conv::{CUDNN_SETTINGS, conv_pads, spatial_list, torch_pad_list};
+use crate::context::Ctx;
+use crate::error::OpError;
+use crate::value::Value;
+
+pub fn register(r: &mut Registry) {
+    r.add("ConvInteger", conv_integer);
+    r.add("MatMulInteger", matmul_integer);
+}
+
+/// The operand, checked to be 8-bit as ONNX requires (wider ones could lose exactness).
+fn eight_bit<'v>(op: &str, ctx: &Ctx, inputs: &'v [Option<Value>], i: usize) -> Result<&'v Value, OpError> {
+    let v = ctx.input(inputs, i)?;
+    match v.dtype {
+        DType::U8 | DType::I8 => Ok(v),
+        other => Err(OpError::invalid(format!(
+            "{op} input {i} of {other}: ONNX takes int8 or uint8"
+        ))),
+    }
+}
+
+/// `v - zero_point` in f64. A zero point of one element applies to all of `v`; a 1-D one runs
+/// along `axis` of `v`; any other shape broadcasts as it is.
+fn shifted(op: &str, v: &Value, zero_point: Option<&Value>, axis: Option<usize>) -> Result<Tensor, OpError> {
+    let t = v.t.f_to_kind(Kind::Double)?;
+    let Some(zp) = zero_point else { return Ok(t) };
+    let z = zp.t.f_to_kind(Kind::Double)?;
+    let count: i64 = zp.shape().iter().product();
+    let z = match (zp.rank(), axis) {
+        _ if count == 1 => z.f_reshape([0i64; 0])?,
+        (1, Some(axis)) if axis < v.rank() && v.shape()[axis] == count => {
+            let mut shape = vec![1i64; v.rank()];
+            shape[axis] = count;
+            z.f_reshape(shape)?
+        }
+        (1, _) => {
+            return Err(OpError::invalid(format!(
+                "{op}: a zero point of {count} values for an operand of shape {:?}",
+                v.shape()
+            )));
+        }
+        _ => z,
+    };
+    Ok(t.f_sub(&z)?)
+}
+
+/// f64 integers to an int32 value.
+fn int32(ctx: &Ctx, t: Tensor) -> Result<Value, OpError> {
+    ctx.env.value(t.f_round()?.f_to_kind(Kind::Int)?, DType::I32)
+}
+
+/// `(A - a_zero_point) x (B - b_zero_point)` with numpy batching; a 1-D a_zero_point is per
+/// row of A, a 1-D b_zero_point per column of B.
+fn matmul_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let a = eight_bit("MatMulInteger", ctx, inputs, 0)?;
+    let b = eight_bit("MatMulInteger", ctx, inputs, 1)?;
+    let row_axis = (a.rank() >= 2).then(|| a.rank() - 2);
+    let column_axis = b.rank().checked_sub(1);
+    let a = shifted("MatMulInteger", a, ctx.optional_input(inputs, 2), row_axis)?;
+    let b = shifted("MatMulInteger", b, ctx.optional_input(inputs, 3), column_axis)?;
+    Ok(vec![int32(ctx, a.f_matmul(&b)?)?])
+}
+
+/// Conv of `(x - x_zero_point)` with `(w - w_zero_point)` (a 1-D w_zero_point per output
+/// channel); padding is zero after the shift, i.e. the zero point before it.
+fn conv_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = eight_bit("ConvInteger", ctx, inputs, 0)?;
+    let w = eight_bit("ConvInteger", ctx, inputs, 1)?;
+    let rank = x.rank();
+    if !(3..=5).contains(&rank) || w.rank() != rank {
+        return Err(OpError::unsupported(format!(
+            "ConvInteger of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
+            x.shape(),
+            w.shape()
+        )));
+    }
+    let n = rank - 2;
+    let shape = x.shape();
+    let kernel = w.shape()[2..].to_vec();
+    let strides = spatial_list(ctx, "strides", n)?;
+    let dilations = spatial_list(ctx, "dilations", n)?;
+    let (begin, end) = conv_pads(ctx, &shape[2..], &kernel, &strides, &dilations)?;
+    let x = shifted("ConvInteger", x, ctx.optional_input(inputs, 2), None)?;
+    let w = shifted("ConvInteger", w, ctx.optional_input(inputs, 3), Some(0))?;
+    let x = x.f_constant_pad_nd(torch_pad_list(&begin, &end))?;
+    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
+    let y = x.f_internal_convolution(
+        &w,
+        None::<&Tensor>,
+        &strides,
+        vec![0; n],
+        &dilations,
+        false,
+        vec![0; n],
+        ctx.int("group", 1),
+        benchmark,
+        deterministic,
+        cudnn_enabled,
+        allow_tf32,
+    )?;
+    Ok(vec![int32(ctx, y)?])
+}
