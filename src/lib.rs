@@ -6,6 +6,7 @@
 //! named only in [`registry`].
 
 pub mod atomic;
+pub mod availability;
 pub mod campaign_report;
 pub mod catalog;
 pub mod compare;

@@ -139,8 +139,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the runtimes sysnoise knows and whether each is usable here.
-    Runtimes,
+    /// List the runtimes sysnoise knows and whether each is usable here (each one loaded in a
+    /// child process of its own, so a crashing library or a process-wide setting such as
+    /// TensorRT's TF32 switch decides only its own line).
+    Runtimes {
+        /// Print the list as JSON (name, default, description, state, version or reason/install).
+        #[arg(long)]
+        json: bool,
+        /// Check one runtime in this process and print its state as JSON (internal).
+        #[arg(long, hide = true, value_name = "NAME")]
+        check: Option<String>,
+    },
     /// Serve one runtime over stdin/stdout for `fuzz` (internal).
     #[command(hide = true)]
     Worker {
@@ -992,16 +1001,38 @@ bundle: {} (report.md, repro.py)",
     }
 }
 
-fn list_runtimes() -> ExitCode {
-    for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
-        let state = match registry::build(info.name) {
-            Ok(rt) => format!("ok ({})", rt.version()),
-            Err(e) => format!("UNAVAILABLE: {e}"),
-        };
-        let default = if info.default { "default" } else { "" };
-        println!("{:<12} {:<8} {:<72} {state}", info.name, default, info.description);
+fn list_runtimes(json: bool, check: Option<String>) -> anyhow::Result<ExitCode> {
+    use sysnoise::availability::{self, Availability};
+    if let Some(name) = check {
+        println!("{}", serde_json::to_string(&availability::check_here(&name))?);
+        return Ok(ExitCode::SUCCESS);
     }
-    ExitCode::SUCCESS
+    let exe = std::env::current_exe().context("cannot find the sysnoise executable to check runtimes with")?;
+    let mut rows = Vec::new();
+    for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
+        let state = availability::check_isolated(&exe, info.name, std::time::Duration::from_secs(120));
+        if !json {
+            let default = if info.default { "default" } else { "" };
+            let state = match &state {
+                Availability::Available { version } => format!("ok ({version})"),
+                Availability::Unavailable { reason, install } if install.is_empty() => format!("UNAVAILABLE: {reason}"),
+                Availability::Unavailable { reason, install } => {
+                    format!("UNAVAILABLE: {reason}\n    how to install: {install}")
+                }
+            };
+            println!("{:<16} {:<8} {:<72} {state}", info.name, default, info.description);
+        }
+        rows.push(serde_json::json!({
+            "name": info.name,
+            "default": info.default,
+            "description": info.description,
+            "availability": state,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -1041,7 +1072,7 @@ fn main() -> ExitCode {
             refresh,
             json,
         } => run_support(runtimes.as_deref(), refresh, json),
-        Command::Runtimes => Ok(list_runtimes()),
+        Command::Runtimes { json, check } => list_runtimes(json, check),
         Command::Worker { runtime } => sysnoise::worker::serve(&runtime)
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),

@@ -53,6 +53,36 @@ fn builtin_matmul_agrees_in_f32_and_bf16_diverges() {
     }
 }
 
+/// `runtimes --json` lists every runtime with its state; each is checked in its own process,
+/// and one without its library or device says why and how to get it.
+#[test]
+fn runtimes_json_says_which_runtime_works_here_and_why_not() {
+    let out = sysnoise(&["runtimes", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let state = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))["availability"]
+            .clone()
+    };
+    for name in ["ort", "tract", "reference"] {
+        assert_eq!(state(name)["state"], "available", "{name}: {}", state(name));
+    }
+    assert!(rows.iter().all(|r| !r["name"].as_str().unwrap().starts_with("chaos")));
+    if !std::path::Path::new("/dev/nvidiactl").exists() {
+        for name in ["ort-cuda", "ort-trt", "torch-cuda"] {
+            let s = state(name);
+            assert_eq!(s["state"], "unavailable", "{name}: {s}");
+            assert!(
+                s["install"].as_str().unwrap().contains("setup_gpu.sh")
+                    || s["install"].as_str().unwrap().contains("--features torch"),
+                "{name}: {s}"
+            );
+        }
+    }
+}
+
 #[test]
 fn divergence_exits_1_and_json_names_the_culprit() {
     let dir = tempfile::tempdir().unwrap();

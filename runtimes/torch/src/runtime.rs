@@ -54,7 +54,8 @@ impl TorchRuntime {
                     runtime: name.to_string(),
                     reason,
                     install: format!(
-                        "a machine with an NVIDIA GPU and the CUDA 13 libraries LibTorch {} needs next to {} (the nvidia-* wheels its METADATA pins)",
+                        "on a machine with an NVIDIA GPU and driver, `export $(scripts/setup_gpu.sh)`: it installs the CUDA 13 \
+                         libraries LibTorch {} pins (PyPI nvidia-* wheels) and puts them on LD_LIBRARY_PATH beside {}",
                         env!("SYSNOISE_LIBTORCH_VERSION"),
                         cuda::LIBTORCH_LIB
                     ),
