@@ -49,9 +49,11 @@ run)
   [ -f "$pack/gpu-check.tar.xz" ] || { say "no $pack/gpu-check.tar.xz: run 'scripts/gpu_check.sh pack' on the build machine"; exit 2; }
   work="$(mktemp -d)"
   tar -C "$work" -xJf "$pack/gpu-check.tar.xz"
-  cuda_dirs="$(find -L "$site/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | paste -sd: -)"
-  export LD_LIBRARY_PATH="$site/torch/lib:$cuda_dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export ORT_DYLIB_PATH="$(ls "$work"/libonnxruntime.so.* | head -n 1)"
+  [ -d "$site/nvidia" ] || { say "no CUDA libraries under $site/nvidia"; exit 2; }
+  cuda_dirs="$(find -L "$site/nvidia" -name 'lib*.so*' -printf '%h\n' | sort -u | paste -sd: -)"
+  LD_LIBRARY_PATH="$site/torch/lib:$cuda_dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  ORT_DYLIB_PATH="$(ls "$work"/libonnxruntime.so.*)"
+  export LD_LIBRARY_PATH ORT_DYLIB_PATH
   sysnoise="$work/sysnoise"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
   step() { printf '\n===== %s\n' "$*"; "$sysnoise" "$@" || echo "(exit status $?)"; }

@@ -31,15 +31,20 @@ check_only=false
 python="$root/.venv/bin/python"
 [ -x "$python" ] || { say "no Python environment at $root/.venv: run scripts/setup.sh first"; exit 2; }
 
-# LibTorch's wheel METADATA is the source of the CUDA pins (one CUDA stack for ORT and LibTorch).
-libtorch_env="$("$root/scripts/setup_libtorch.sh")"
-libtorch="${libtorch_env#LIBTORCH=}"
-libtorch="${libtorch%% *}"
-metadata="$(dirname "$libtorch")/torch-2.11.0.dist-info/METADATA"
-[ -f "$metadata" ] || { say "no $metadata: scripts/setup_libtorch.sh did not install LibTorch"; exit 1; }
-
 cache="${SYSNOISE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sysnoise}"
 dir="$cache/gpu-cu13"
+
+# LibTorch's wheel METADATA is the source of the CUDA pins (one CUDA stack for ORT and LibTorch).
+torch_version="$(sed -n 's/^torch_version=//p' "$root/scripts/setup_libtorch.sh")"
+if $check_only; then
+  libtorch="$cache/libtorch-$torch_version/torch"
+else
+  libtorch_env="$("$root/scripts/setup_libtorch.sh")"
+  libtorch="${libtorch_env#LIBTORCH=}"
+  libtorch="${libtorch%% *}"
+fi
+metadata="$(dirname "$libtorch")/torch-$torch_version.dist-info/METADATA"
+[ -f "$metadata" ] || { say "no $metadata: run scripts/setup_libtorch.sh"; exit 1; }
 
 if [ ! -f "$dir/.complete" ]; then
   $check_only && { say "nothing installed at $dir"; exit 1; }

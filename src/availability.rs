@@ -70,8 +70,11 @@ pub fn check_isolated(exe: &Path, name: &str, timeout: Duration) -> Availability
     if let Some(mut stdout) = child.stdout.take() {
         let _ = stdout.read_to_string(&mut out);
     }
-    match serde_json::from_str::<Availability>(out.trim()) {
-        Ok(availability) if status.success() => availability,
-        _ => unavailable(format!("loading it ended the process ({status})")),
+    if !status.success() {
+        return unavailable(format!("loading it ended the process ({status})"));
     }
+    // The verdict is the last line (a library may have printed before it).
+    let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str::<Availability>(last)
+        .unwrap_or_else(|e| unavailable(format!("the check printed no verdict ({e}): {last:?}")))
 }

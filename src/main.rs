@@ -143,7 +143,8 @@ enum Command {
     /// child process of its own, so a crashing library or a process-wide setting such as
     /// TensorRT's TF32 switch decides only its own line).
     Runtimes {
-        /// Print the list as JSON (name, default, description, state, version or reason/install).
+        /// Print the list as JSON: objects with name, default, description and availability
+        /// ({state: available, version} or {state: unavailable, reason, install}).
         #[arg(long)]
         json: bool,
         /// Check one runtime in this process and print its state as JSON (internal).
@@ -1036,6 +1037,13 @@ fn list_runtimes(json: bool, check: Option<String>) -> anyhow::Result<ExitCode> 
 }
 
 fn main() -> ExitCode {
+    // TF32 off unless the user says otherwise, so that f32 means f32 on every GPU runtime: ORT
+    // can keep TensorRT off TF32 only through this process-wide variable (the TF32 runtimes
+    // need NVIDIA_TF32_OVERRIDE=1). Set before anything else runs.
+    if std::env::var_os(sysnoise_ort::TF32_OVERRIDE).is_none() {
+        // SAFETY: the first statement of `main`: no other thread exists yet to read the environment.
+        unsafe { std::env::set_var(sysnoise_ort::TF32_OVERRIDE, "0") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compare(args) => run_compare(args),

@@ -71,7 +71,7 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     },
     RuntimeInfo {
         name: "ort-cuda-tf32",
-        description: "ONNX Runtime, CUDA execution provider, TF32 allowed (ORT's default) [feature cuda]",
+        description: "ONNX Runtime, CUDA execution provider, TF32 allowed (ORT's default; needs NVIDIA_TF32_OVERRIDE=1) [feature cuda]",
         default: false,
         test_only: false,
     },
@@ -83,7 +83,7 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     },
     RuntimeInfo {
         name: "ort-trt-tf32",
-        description: "ONNX Runtime, TensorRT execution provider, FP32 with TF32 allowed (TensorRT's default) [feature tensorrt]",
+        description: "ONNX Runtime, TensorRT execution provider, FP32 with TF32 allowed (TensorRT's default; needs NVIDIA_TF32_OVERRIDE=1) [feature tensorrt]",
         default: false,
         test_only: false,
     },

@@ -548,11 +548,18 @@ def run_ort(name, inputs):
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS.get(name, "ORT_ENABLE_ALL"))
     options.intra_op_num_threads = 4 if name == "ort-mt" else 1
     providers = PROVIDERS.get(name, ["CPUExecutionProvider"])
-    if name.startswith("ort-trt") and not name.endswith("-tf32"):
-        os.environ["NVIDIA_TF32_OVERRIDE"] = "0"
+    # As the sysnoise binary: TF32 off process-wide unless the runtime's name allows it.
+    os.environ["NVIDIA_TF32_OVERRIDE"] = "1" if name.endswith("-tf32") else "0"
+    table = os.environ.get("SYSNOISE_TRT_INT8_CALIBRATION_TABLE")
+    if name == "ort-trt-int8" and table:
+        with open(table, "rb") as f:
+            native = f.read(4) == b"TRT-"
+        providers = [("TensorrtExecutionProvider", dict(providers[0][1], trt_int8_calibration_table_name=table,
+                                                          trt_int8_use_native_calibration_table=str(native))),
+                     providers[1]]
     session = ort.InferenceSession(os.path.join(HERE, "model.onnx"), options, providers=providers)
     if providers[0] != "CPUExecutionProvider" and providers[0][0] not in session.get_providers():
-        raise RuntimeError("%s is not available here (onnxruntime-gpu and a GPU are needed)" % providers[0][0])
+        raise ImportError("%s is not available here (onnxruntime-gpu and a GPU are needed)" % providers[0][0])
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(None, inputs)))
 

@@ -17,6 +17,7 @@ pub use library::{INSTALL_HINT, find_library, loaded_path};
 pub use provider::{
     CudaOptions, GPU_INSTALL_HINT, Provider, TensorRtOptions, TrtPrecision, is_native_calibration_table,
 };
+pub use tf32::OVERRIDE as TF32_OVERRIDE;
 
 /// ORT's graph optimisation levels (a SysNoise knob: `ort` vs `ort-O0` may disagree).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,12 +82,9 @@ impl OrtRuntime {
         };
         if runtime.options.provider.is_gpu() {
             runtime.options.provider.check_library(name, &loaded.path)?;
-            tf32::claim(name, &runtime.options.provider)?;
-            if let Err(e) = runtime.probe_provider() {
-                tf32::release(name);
-                return Err(e);
-            }
-            tf32::confirm(name, &runtime.options.provider);
+            runtime.probe_provider()?;
+            let tf32_override = std::env::var(tf32::OVERRIDE).ok();
+            tf32::check(name, &runtime.options.provider, tf32_override.as_deref())?;
         }
         Ok(runtime)
     }
@@ -150,14 +148,9 @@ impl Runtime for OrtRuntime {
     }
 
     fn version(&self) -> String {
-        let provider = match &self.options.provider {
-            Provider::Cpu => String::new(),
-            Provider::Cuda(_) => ", CUDA execution provider".to_string(),
-            Provider::TensorRt(_) => ", TensorRT execution provider".to_string(),
-        };
         library::load(&self.name).map_or_else(
             |_| "unavailable".into(),
-            |l| format!("onnxruntime {}{provider}", l.version),
+            |l| format!("onnxruntime {}{}", l.version, self.options.provider.label()),
         )
     }
 

@@ -1,6 +1,8 @@
 //! ORT's execution providers (CPU, CUDA, TensorRT) and the options that are SysNoise knobs
 //! (device, TensorRT precision, TF32), registered strictly: a provider that cannot be
-//! registered makes the runtime unavailable, never a silent fall-back to the CPU.
+//! registered makes the runtime unavailable, never a silent fall-back to the CPU. (Within a
+//! session, ORT still places the nodes a GPU provider has no kernel for, and some shape
+//! computations, on its CPU provider — as it does in deployment.)
 
 use std::path::PathBuf;
 
@@ -54,7 +56,7 @@ pub struct TensorRtOptions {
     pub device_id: i32,
     pub precision: TrtPrecision,
     /// Let TensorRT pick TF32 kernels for f32 layers (TensorRT's default). ORT has no per-session
-    /// switch for it: off means `NVIDIA_TF32_OVERRIDE=0` for the whole process (see [`crate::tf32`]).
+    /// switch for it: off needs `NVIDIA_TF32_OVERRIDE=0` for the whole process (checked, see `tf32.rs`).
     pub tf32: bool,
 }
 
@@ -62,6 +64,15 @@ impl Provider {
     /// True for the providers that need a GPU.
     pub fn is_gpu(&self) -> bool {
         !matches!(self, Provider::Cpu)
+    }
+
+    /// What `version()` adds to ORT's version: the provider, nothing for the CPU.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Provider::Cpu => "",
+            Provider::Cuda(_) => ", CUDA execution provider",
+            Provider::TensorRt(_) => ", TensorRT execution provider",
+        }
     }
 
     /// Whether TF32 may be used by this provider (`None` on the CPU).
@@ -170,8 +181,13 @@ fn register_tensorrt(
         TrtPrecision::Int8 { calibration_table } => {
             tensorrt = tensorrt.with_int8(true);
             if let Some(table) = calibration_table {
-                let native = is_native_calibration_table(table)
-                    .map_err(|e| unavailable(runtime, format!("INT8 calibration table {}: {e}", table.display())))?;
+                let native = is_native_calibration_table(table).map_err(|e| RuntimeError::Unavailable {
+                    runtime: runtime.to_string(),
+                    reason: format!("INT8 calibration table {}: {e}", table.display()),
+                    install: "point SYSNOISE_TRT_INT8_CALIBRATION_TABLE at a readable TensorRT (TRT-...) or ORT \
+                              calibration table, or unset it to use the model's Q/DQ nodes only"
+                        .to_string(),
+                })?;
                 tensorrt = tensorrt
                     .with_int8_calibration_table_name(table.display())
                     .with_int8_use_native_calibration_table(native);
@@ -203,9 +219,9 @@ fn register_tensorrt(runtime: &str, _: SessionBuilder, _: &TensorRtOptions) -> R
 /// false for ORT's flatbuffers table (`trt_int8_use_native_calibration_table` tells ORT which).
 pub fn is_native_calibration_table(path: &std::path::Path) -> std::io::Result<bool> {
     use std::io::Read;
-    let mut head = [0u8; 4];
-    let read = std::fs::File::open(path)?.read(&mut head)?;
-    Ok(&head[..read] == b"TRT-")
+    let mut head = Vec::with_capacity(4);
+    std::fs::File::open(path)?.take(4).read_to_end(&mut head)?;
+    Ok(head == b"TRT-")
 }
 
 #[cfg(test)]

@@ -51,16 +51,21 @@ fn gpu_providers_run_or_say_why_not() {
         .and_then(|p| p.parent())
         .is_some_and(|dir| !dir.join("libonnxruntime_providers_cuda.so").exists());
     let providers = [
-        ("ort-cuda", Provider::Cuda(CudaOptions::default())),
+        (
+            "ort-cuda",
+            Provider::Cuda(CudaOptions::default()),
+            cfg!(feature = "cuda"),
+        ),
         (
             "ort-trt-tf32",
             Provider::TensorRt(TensorRtOptions {
                 tf32: true,
                 ..Default::default()
             }),
+            cfg!(feature = "tensorrt"),
         ),
     ];
-    for (name, provider) in providers {
+    for (name, provider, built_with_feature) in providers {
         let options = OrtOptions {
             provider,
             ..OrtOptions::default()
@@ -72,7 +77,7 @@ fn gpu_providers_run_or_say_why_not() {
             }
             Err(RuntimeError::Unavailable { reason, install, .. }) => {
                 assert!(install.contains("scripts/setup_gpu.sh"), "{install}");
-                if !cfg!(feature = "cuda") {
+                if !built_with_feature {
                     assert!(reason.contains("cargo feature"), "{name}: {reason}");
                 } else if cpu_wheel {
                     assert!(reason.contains("it is the CPU build"), "{name}: {reason}");

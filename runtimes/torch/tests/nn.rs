@@ -632,3 +632,15 @@ fn conv_integer_pads_with_the_zero_point_exactly() {
         .output("y", DType::I32)
         .exact();
 }
+
+/// N-D zero points broadcast as they are (here: per row of each batch).
+#[test]
+fn matmul_integer_nd_zero_points() {
+    case("MatMulInteger", 10)
+        .input("a", bytes(&[2, 4, 33], 7, false))
+        .input("b", bytes(&[33, 6], 8, true))
+        .constant("a_zero_point", bytes(&[2, 4, 1], 9, false))
+        .constant("b_zero_point", bytes(&[6], 10, true))
+        .output("y", DType::I32)
+        .exact();
+}

@@ -147,3 +147,35 @@ fn every_float8_code_round_trips() {
         }
     }
 }
+
+/// Float8 to float8 casts follow `saturate` too: E5M2's range and infinities do not fit E4M3FN.
+#[test]
+fn float8_to_float8_casts_saturate_or_not() {
+    use sysnoise_boundary::Tensor;
+    // E5M2 codes of 57344, +inf, -inf, NaN, 1, 512.
+    let input = Tensor::from_le_bytes(DType::F8E5M2, &[6], &[0x7B, 0x7C, 0xFC, 0x7E, 0x3C, 0x60]).unwrap();
+    assert_eq!(input.to_f64_vec()[5], 512.0);
+    let nan = f64::NAN;
+    for (saturate, expected) in [
+        (1, [448.0, 448.0, -448.0, nan, 1.0, 448.0]),
+        (0, [nan, nan, nan, nan, 1.0, nan]),
+    ] {
+        let mut g = GraphBuilder::new("cast", 21);
+        g.input("x", DType::F8E5M2, &[6]);
+        g.node(
+            "Cast",
+            "y",
+            &["x"],
+            vec![attr::int("to", 17), attr::int("saturate", saturate)],
+        );
+        g.output("y", DType::F8E4M3FN);
+        let out = torch(Precision::Native)
+            .prepare(&g.build())
+            .and_then(|mut s| s.run(&[("x".into(), input.clone())]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = out[0].1.to_f64_vec();
+        for (g, e) in got.iter().zip(expected) {
+            assert!(*g == e || (g.is_nan() && e.is_nan()), "saturate={saturate}: {got:?}");
+        }
+    }
+}

@@ -33,7 +33,7 @@ fn check_cast(ctx: &Ctx) -> Result<(), OpError> {
 }
 
 fn convert(ctx: &Ctx, x: &Value, to: DType) -> Result<Vec<Value>, OpError> {
-    if float8_kind(to).is_some() && float8_kind(x.dtype).is_none() {
+    if float8_kind(to).is_some() && x.dtype != to {
         let saturate = ctx.int("saturate", 1) != 0;
         return Ok(vec![ctx.env.value(to_float8_range(x, to, saturate)?, to)?]);
     }

@@ -2,16 +2,48 @@
 //! constant pad before LibTorch's convolution) and auto_pad; ConvTranspose (1-D to 3-D): the
 //! full transposed convolution, then cropped (or zero-extended) to ONNX's output window.
 
+use tch::Tensor;
+
 use super::Registry;
 use crate::context::{Ctx, same_dtype};
 use crate::error::OpError;
 use crate::value::Value;
 
-/// cuDNN's settings for every convolution (benchmark, deterministic, enabled, allow TF32),
+/// Strides, explicit padding, dilations and group of one LibTorch convolution.
+pub(super) struct Window<'a> {
+    pub strides: &'a [i64],
+    pub padding: &'a [i64],
+    pub dilations: &'a [i64],
+    pub group: i64,
+}
+
+/// LibTorch's convolution (the full transposed one when `transposed`), with cuDNN's settings
 /// explicit rather than LibTorch's process-wide defaults (which allow TF32 for convolutions):
 /// on CUDA, f32 means f32, and the algorithm is deterministic and not auto-tuned, so a run is
-/// repeatable. Ignored on the CPU.
-pub(super) const CUDNN_SETTINGS: (bool, bool, bool, bool) = (false, true, true, false);
+/// repeatable. The settings are ignored on the CPU.
+pub(super) fn convolve(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    window: &Window,
+    transposed: bool,
+) -> Result<Tensor, tch::TchError> {
+    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = (false, true, true, false);
+    input.f_internal_convolution(
+        weight,
+        bias,
+        window.strides,
+        window.padding,
+        window.dilations,
+        transposed,
+        vec![0; window.strides.len()],
+        window.group,
+        benchmark,
+        deterministic,
+        cudnn_enabled,
+        allow_tf32,
+    )
+}
 
 pub fn register(r: &mut Registry) {
     r.add_checked("Conv", conv, check_conv);
@@ -128,21 +160,13 @@ fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     } else {
         (x.t.f_constant_pad_nd(torch_pad_list(&begin, &end))?, vec![0; n])
     };
-    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
-    let t = input.f_internal_convolution(
-        &w.t,
-        bias.as_ref(),
-        &strides,
-        &padding,
-        &dilations,
-        false,
-        vec![0; n],
+    let window = Window {
+        strides: &strides,
+        padding: &padding,
+        dilations: &dilations,
         group,
-        benchmark,
-        deterministic,
-        cudnn_enabled,
-        allow_tf32,
-    )?;
+    };
+    let t = convolve(&input, &w.t, bias.as_ref(), &window, false)?;
     Ok(vec![ctx.env.like(t, x)?])
 }
 
@@ -227,21 +251,13 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
         )));
     }
     let (out, begin) = conv_transpose_geometry(ctx, &shape[2..], &kernel, &strides, &dilations)?;
-    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
-    let full = x.t.f_internal_convolution(
-        &w.t,
-        None::<&tch::Tensor>,
-        &strides,
-        vec![0; n],
-        &dilations,
-        true,
-        vec![0; n],
+    let window = Window {
+        strides: &strides,
+        padding: &vec![0; n],
+        dilations: &dilations,
         group,
-        benchmark,
-        deterministic,
-        cudnn_enabled,
-        allow_tf32,
-    )?;
+    };
+    let full = convolve(&x.t, &w.t, None, &window, true)?;
     // Keep full positions begin .. begin + out: negative pads crop, positive ones add zeros.
     let full_size = full.size();
     let end: Vec<i64> = (0..n).map(|i| begin[i] + out[i] - full_size[2 + i]).collect();

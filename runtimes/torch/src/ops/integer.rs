@@ -6,7 +6,7 @@ use sysnoise_boundary::DType;
 use tch::{Kind, Tensor};
 
 use super::Registry;
-use super::conv::{CUDNN_SETTINGS, conv_pads, spatial_list, torch_pad_list};
+use super::conv::{Window, conv_pads, convolve, spatial_list, torch_pad_list};
 use crate::context::Ctx;
 use crate::error::OpError;
 use crate::value::Value;
@@ -28,10 +28,16 @@ fn eight_bit<'v>(op: &str, ctx: &Ctx, inputs: &'v [Option<Value>], i: usize) -> 
 }
 
 /// `v - zero_point` in f64. A zero point of one element applies to all of `v`; a 1-D one runs
-/// along `axis` of `v`; any other shape broadcasts as it is.
+/// along `axis` of `v`; any other shape broadcasts as it is. The zero point has `v`'s dtype.
 fn shifted(op: &str, v: &Value, zero_point: Option<&Value>, axis: Option<usize>) -> Result<Tensor, OpError> {
     let t = v.t.f_to_kind(Kind::Double)?;
     let Some(zp) = zero_point else { return Ok(t) };
+    if zp.dtype != v.dtype {
+        return Err(OpError::invalid(format!(
+            "{op}: a {} zero point for a {} operand",
+            zp.dtype, v.dtype
+        )));
+    }
     let z = zp.t.f_to_kind(Kind::Double)?;
     let count: i64 = zp.shape().iter().product();
     let z = match (zp.rank(), axis) {
@@ -62,8 +68,9 @@ fn int32(ctx: &Ctx, t: Tensor) -> Result<Value, OpError> {
 fn matmul_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let a = eight_bit("MatMulInteger", ctx, inputs, 0)?;
     let b = eight_bit("MatMulInteger", ctx, inputs, 1)?;
+    // Per row of A ([.., M, K]) and per column of B ([.., K, N]); 1-D operands take scalars only.
     let row_axis = (a.rank() >= 2).then(|| a.rank() - 2);
-    let column_axis = b.rank().checked_sub(1);
+    let column_axis = (b.rank() >= 2).then(|| b.rank() - 1);
     let a = shifted("MatMulInteger", a, ctx.optional_input(inputs, 2), row_axis)?;
     let b = shifted("MatMulInteger", b, ctx.optional_input(inputs, 3), column_axis)?;
     Ok(vec![int32(ctx, a.f_matmul(&b)?)?])
@@ -91,20 +98,12 @@ fn conv_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpErr
     let x = shifted("ConvInteger", x, ctx.optional_input(inputs, 2), None)?;
     let w = shifted("ConvInteger", w, ctx.optional_input(inputs, 3), Some(0))?;
     let x = x.f_constant_pad_nd(torch_pad_list(&begin, &end))?;
-    let (benchmark, deterministic, cudnn_enabled, allow_tf32) = CUDNN_SETTINGS;
-    let y = x.f_internal_convolution(
-        &w,
-        None::<&Tensor>,
-        &strides,
-        vec![0; n],
-        &dilations,
-        false,
-        vec![0; n],
-        ctx.int("group", 1),
-        benchmark,
-        deterministic,
-        cudnn_enabled,
-        allow_tf32,
-    )?;
+    let window = Window {
+        strides: &strides,
+        padding: &vec![0; n],
+        dilations: &dilations,
+        group: ctx.int("group", 1),
+    };
+    let y = convolve(&x, &w, None, &window, false)?;
     Ok(vec![int32(ctx, y)?])
 }
