@@ -430,10 +430,24 @@ pub fn default_knobs() -> Vec<Knob> {
         ]
         .map(Knob::Precision),
     );
-    // Other runtimes (tract, LibTorch — skipped with the reason when sysnoise is built without
-    // the `torch` feature —, the f64 reference), ORT without graph optimisations, ORT with 4
-    // intra-op threads.
-    knobs.extend(["tract", "torch", "reference", "ort-O0", "ort-mt"].map(|r| Knob::Runtime(r.into())));
+    // Other runtimes (tract, LibTorch, the f64 reference), ORT without graph optimisations, ORT
+    // with 4 intra-op threads, and the GPU runtimes (LibTorch CUDA, ORT CUDA, TensorRT FP32 and
+    // FP16, all without TF32): a runtime that is not available here (the `torch` feature, a GPU)
+    // is skipped with the reason.
+    knobs.extend(
+        [
+            "tract",
+            "torch",
+            "reference",
+            "ort-O0",
+            "ort-mt",
+            "torch-cuda",
+            "ort-cuda",
+            "ort-trt",
+            "ort-trt-fp16",
+        ]
+        .map(|r| Knob::Runtime(r.into())),
+    );
     knobs.extend(PostProcessChange::ALL.map(Knob::PostProcess));
     knobs
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use ndarray::{Array2, Array4, Axis};
 use serde::Serialize;
-use sysnoise_boundary::{DType, Model, Runtime};
+use sysnoise_boundary::{DType, Model, Runtime, RuntimeError};
 
 use crate::error::EngineError;
 use crate::noise::decode::PixelDifference;
@@ -313,7 +313,14 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
                 own_inputs = task.inputs(&config.preprocess).map_err(|e| e.to_string())?;
                 &own_inputs
             };
-            let runtime = registry::build(&config.runtime).map_err(|e| e.to_string())?;
+            let runtime = registry::build(&config.runtime).map_err(|e| match e {
+                // The short form (it is a table cell): `sysnoise runtimes` gives the reason and
+                // how to install.
+                EngineError::Runtime(RuntimeError::Unavailable { runtime, .. }) => {
+                    format!("{runtime} is not available here (`sysnoise runtimes` says why)")
+                }
+                other => other.to_string(),
+            })?;
             let same_inference = config.preprocess == training.preprocess
                 && config.rewrites == training.rewrites
                 && config.precision == training.precision
