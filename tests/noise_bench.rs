@@ -6,24 +6,9 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use sysnoise::noise::bench::{self, BenchOptions, TaskResult, output, task};
-use sysnoise::noise::system::{Family, default_knobs};
-
-fn options(families: &[Family], link_items: usize) -> BenchOptions {
-    BenchOptions {
-        knobs: default_knobs()
-            .into_iter()
-            .filter(|k| families.contains(&k.family()))
-            .collect(),
-        jobs: 2,
-        link_items,
-        progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
-    }
-}
+use sysnoise::noise::bench::{self, TaskResult, output, task};
+use sysnoise::noise::system::Family;
 
 fn summary(result: &TaskResult) -> String {
     let mut lines = vec![format!(
@@ -62,7 +47,11 @@ fn summary(result: &TaskResult) -> String {
 #[test]
 fn efficientnet_preprocessing_noise_on_photos_is_measured_and_linked_to_layer_divergence() {
     let photos = task::ImageNetPhotos::load(&task::assets_dir(), 24).unwrap_or_else(|e| panic!("{e}"));
-    let result = bench::run_task(&photos, &options(&[Family::Decoder, Family::Resize, Family::Colour], 2)).unwrap();
+    let result = bench::run_task(
+        &photos,
+        &common::bench_options(&[Family::Decoder, Family::Resize, Family::Colour], 2),
+    )
+    .unwrap();
     let training = &result.configs[0];
     assert_eq!(training.label, "training");
     assert_eq!(training.delta, 0.0);
@@ -100,7 +89,7 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
         Family::Precision,
         Family::Runtime,
     ];
-    let result = bench::run_task(&mnist, &options(&families, 2)).unwrap();
+    let result = bench::run_task(&mnist, &common::bench_options(&families, 2)).unwrap();
     let get = |label: &str| {
         result.configs.iter().find(|c| c.label == label).unwrap_or_else(|| {
             panic!(

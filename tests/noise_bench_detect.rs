@@ -1,11 +1,11 @@
 //! `bench sysnoise` on the detection task: NanoDet-m (converted by scripts/setup.sh) on real ONNX Runtime and the photos, post-processing and resize noise against the training system's pseudo ground truth.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+mod common;
 
-use sysnoise::noise::bench::{self, BenchOptions, ConfigResult, TaskResult, detect, task};
-use sysnoise::noise::system::{Family, PostProcess, PostProcessChange, SystemConfig, default_knobs};
+use std::path::Path;
+
+use sysnoise::noise::bench::{self, ConfigResult, TaskResult, detect, task};
+use sysnoise::noise::system::{Family, PostProcess, PostProcessChange, SystemConfig};
 use sysnoise::registry;
 
 const PHOTOS: usize = 24;
@@ -80,16 +80,7 @@ fn the_training_system_detects_coco_objects_on_the_photos() {
 #[test]
 fn post_processing_and_resize_noise_move_map() {
     let photos = load();
-    let options = BenchOptions {
-        knobs: default_knobs()
-            .into_iter()
-            .filter(|k| matches!(k.family(), Family::PostProcess | Family::Resize))
-            .collect(),
-        jobs: 2,
-        link_items: 0,
-        progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
-    };
+    let options = common::bench_options(&[Family::PostProcess, Family::Resize], 0);
     let result = bench::run_task(&photos, &options).unwrap();
     for c in &result.configs {
         match &c.skipped {

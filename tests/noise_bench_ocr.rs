@@ -1,11 +1,11 @@
 //! `bench sysnoise` on the labelled OCR task: PP-OCRv4 recognition on real ONNX Runtime with the rendered text lines scripts/setup.sh prepares.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+mod common;
 
-use sysnoise::noise::bench::{self, BenchOptions, ConfigResult, TaskResult, ocr::OcrLines, task};
-use sysnoise::noise::system::{Family, SystemConfig, default_knobs};
+use std::path::Path;
+
+use sysnoise::noise::bench::{self, ConfigResult, TaskResult, ocr::OcrLines, task};
+use sysnoise::noise::system::{Family, SystemConfig};
 use sysnoise::registry;
 
 const LINES: usize = 40;
@@ -47,16 +47,7 @@ fn training_system_reads_the_rendered_lines() {
 #[test]
 fn resize_and_precision_noise_on_text_lines() {
     let lines = load();
-    let options = BenchOptions {
-        knobs: default_knobs()
-            .into_iter()
-            .filter(|k| matches!(k.family(), Family::Resize | Family::Precision))
-            .collect(),
-        jobs: 2,
-        link_items: 0,
-        progress: false,
-        stop: Arc::new(AtomicBool::new(false)),
-    };
+    let options = common::bench_options(&[Family::Resize, Family::Precision], 0);
     let result = bench::run_task(&lines, &options).unwrap();
     for c in &result.configs {
         match &c.skipped {

@@ -110,3 +110,21 @@ pub fn run_golden_script(script: &str, image: &ndarray::Array3<u8>, dir: &std::p
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// `bench sysnoise` options trying every default option of `families`, on 2 inference threads,
+/// comparing `link_items` items layer by layer, quietly.
+pub fn bench_options(
+    families: &[sysnoise::noise::system::Family],
+    link_items: usize,
+) -> sysnoise::noise::bench::BenchOptions {
+    sysnoise::noise::bench::BenchOptions {
+        knobs: sysnoise::noise::system::default_knobs()
+            .into_iter()
+            .filter(|k| families.contains(&k.family()))
+            .collect(),
+        jobs: 2,
+        link_items,
+        progress: false,
+        stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    }
+}

@@ -94,10 +94,7 @@ impl Provider {
             Provider::TensorRt(_) => (cfg!(feature = "tensorrt"), "tensorrt", &["tensorrt", "cuda"]),
         };
         if !feature_built {
-            return Err(unavailable(
-                runtime,
-                format!("this sysnoise was built without the `{feature}` cargo feature"),
-            ));
+            return Err(missing_feature(runtime, feature));
         }
         let dir = library.parent().unwrap_or(std::path::Path::new("."));
         for plugin in plugins {
@@ -135,6 +132,14 @@ pub(crate) fn unavailable(runtime: &str, reason: impl Into<String>) -> RuntimeEr
     }
 }
 
+/// The runtime needs a cargo feature this build lacks.
+fn missing_feature(runtime: &str, feature: &str) -> RuntimeError {
+    unavailable(
+        runtime,
+        format!("this sysnoise was built without the `{feature}` cargo feature"),
+    )
+}
+
 #[cfg(feature = "cuda")]
 fn cuda_dispatch(device_id: i32, tf32: bool) -> ort::ep::ExecutionProviderDispatch {
     ort::ep::CUDA::default()
@@ -162,10 +167,7 @@ fn register_cuda(
 
 #[cfg(not(feature = "cuda"))]
 fn register_cuda(runtime: &str, _: SessionBuilder, _: &CudaOptions) -> Result<SessionBuilder, RuntimeError> {
-    Err(unavailable(
-        runtime,
-        "this sysnoise was built without the `cuda` cargo feature",
-    ))
+    Err(missing_feature(runtime, "cuda"))
 }
 
 #[cfg(feature = "tensorrt")]
@@ -209,10 +211,7 @@ fn register_tensorrt(
 
 #[cfg(not(feature = "tensorrt"))]
 fn register_tensorrt(runtime: &str, _: SessionBuilder, _: &TensorRtOptions) -> Result<SessionBuilder, RuntimeError> {
-    Err(unavailable(
-        runtime,
-        "this sysnoise was built without the `tensorrt` cargo feature",
-    ))
+    Err(missing_feature(runtime, "tensorrt"))
 }
 
 /// True for a calibration table TensorRT wrote itself (first line `TRT-<version>-<calibrator>`),

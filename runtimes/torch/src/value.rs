@@ -221,28 +221,19 @@ impl Value {
 
     /// The elements as i64, in row-major order (shapes, axes, pads, indices).
     pub fn to_i64s(&self) -> Result<Vec<i64>, OpError> {
-        let t = self
-            .t
-            .f_to_device(Device::Cpu)?
-            .f_to_kind(Kind::Int64)?
-            .f_contiguous()?;
-        let n = t.numel();
-        let mut out = vec![0i64; n];
-        if n > 0 {
-            t.f_copy_data(&mut out, n)?;
-        }
-        Ok(out)
+        self.elements()
     }
 
     /// The elements as f64, in row-major order (scales, scalar parameters).
     pub fn to_f64s(&self) -> Result<Vec<f64>, OpError> {
-        let t = self
-            .t
-            .f_to_device(Device::Cpu)?
-            .f_to_kind(Kind::Double)?
-            .f_contiguous()?;
+        self.elements()
+    }
+
+    /// The elements converted to `T`, in row-major order, on the CPU.
+    fn elements<T: tch::kind::Element>(&self) -> Result<Vec<T>, OpError> {
+        let t = self.t.f_to_device(Device::Cpu)?.f_to_kind(T::KIND)?.f_contiguous()?;
         let n = t.numel();
-        let mut out = vec![0f64; n];
+        let mut out = vec![T::ZERO; n];
         if n > 0 {
             t.f_copy_data(&mut out, n)?;
         }

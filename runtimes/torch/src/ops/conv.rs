@@ -109,8 +109,56 @@ pub(super) fn torch_pad_list(begin: &[i64], end: &[i64]) -> Vec<i64> {
     (0..begin.len()).rev().flat_map(|i| [begin[i], end[i]]).collect()
 }
 
-/// The input and weights of Conv / ConvTranspose (`op`), checked: same float dtype, equal rank
-/// with 1 to 3 spatial axes (what LibTorch convolves); also the number of spatial axes.
+/// The number of spatial axes of a convolution of `x` by `w` (`op`): equal ranks with 1 to 3
+/// spatial axes, what LibTorch convolves.
+pub(super) fn spatial_axes(op: &str, x: &Value, w: &Value) -> Result<usize, OpError> {
+    let rank = x.rank();
+    if !(3..=5).contains(&rank) || w.rank() != rank {
+        return Err(OpError::unsupported(format!(
+            "{op} of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
+            x.shape(),
+            w.shape()
+        )));
+    }
+    Ok(rank - 2)
+}
+
+/// The kernel's spatial extents, from the weights, checked against `kernel_shape` when given.
+fn kernel_of(ctx: &Ctx, w: &Value) -> Result<Vec<i64>, OpError> {
+    let w_shape = w.shape();
+    let kernel = w_shape[2..].to_vec();
+    match ctx.ints("kernel_shape") {
+        Some(k) if k != kernel => Err(OpError::invalid(format!("kernel_shape {k:?} but weights {w_shape:?}"))),
+        _ => Ok(kernel),
+    }
+}
+
+/// Strides, dilations and the begin / end pads of a (forward) convolution of `x` by `w` over
+/// `n` spatial axes.
+pub(super) struct ConvGeometry {
+    pub strides: Vec<i64>,
+    pub dilations: Vec<i64>,
+    pub begin: Vec<i64>,
+    pub end: Vec<i64>,
+}
+
+impl ConvGeometry {
+    pub(super) fn of(ctx: &Ctx, x: &Value, w: &Value, n: usize) -> Result<ConvGeometry, OpError> {
+        let kernel = kernel_of(ctx, w)?;
+        let strides = spatial_list(ctx, "strides", n)?;
+        let dilations = spatial_list(ctx, "dilations", n)?;
+        let (begin, end) = conv_pads(ctx, &x.shape()[2..], &kernel, &strides, &dilations)?;
+        Ok(ConvGeometry {
+            strides,
+            dilations,
+            begin,
+            end,
+        })
+    }
+}
+
+/// The input and weights of Conv / ConvTranspose (`op`), checked: same float dtype and
+/// [`spatial_axes`]; also the number of spatial axes.
 fn float_operands<'a>(
     op: &str,
     ctx: &Ctx,
@@ -121,33 +169,18 @@ fn float_operands<'a>(
     if !x.is_float() {
         return Err(OpError::invalid(format!("{op} of {}", x.dtype)));
     }
-    let rank = x.rank();
-    if !(3..=5).contains(&rank) || w.rank() != rank {
-        return Err(OpError::unsupported(format!(
-            "{op} of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    Ok((x, w, rank - 2))
+    Ok((x, w, spatial_axes(op, x, w)?))
 }
 
 fn conv(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let (x, w, n) = float_operands("Conv", ctx, inputs)?;
-    let shape = x.shape();
-    let kernel = w.shape()[2..].to_vec();
-    if let Some(k) = ctx.ints("kernel_shape")
-        && k != kernel
-    {
-        return Err(OpError::invalid(format!(
-            "kernel_shape {k:?} but weights {:?}",
-            w.shape()
-        )));
-    }
-    let strides = spatial_list(ctx, "strides", n)?;
-    let dilations = spatial_list(ctx, "dilations", n)?;
+    let ConvGeometry {
+        strides,
+        dilations,
+        begin,
+        end,
+    } = ConvGeometry::of(ctx, x, w, n)?;
     let group = ctx.int("group", 1);
-    let (begin, end) = conv_pads(ctx, &shape[2..], &kernel, &strides, &dilations)?;
     let bias = match ctx.optional_input(inputs, 2) {
         Some(b) => {
             same_dtype("Conv", x, b)?;
@@ -235,12 +268,7 @@ fn conv_transpose(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
             "ConvTranspose of {shape:?} with weights {w_shape:?}"
         )));
     }
-    let kernel = w_shape[2..].to_vec();
-    if let Some(k) = ctx.ints("kernel_shape")
-        && k != kernel
-    {
-        return Err(OpError::invalid(format!("kernel_shape {k:?} but weights {w_shape:?}")));
-    }
+    let kernel = kernel_of(ctx, w)?;
     let strides = spatial_list(ctx, "strides", n)?;
     let dilations = spatial_list(ctx, "dilations", n)?;
     let group = ctx.int("group", 1);

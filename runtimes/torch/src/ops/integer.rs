@@ -6,7 +6,7 @@ use sysnoise_boundary::DType;
 use tch::{Kind, Tensor};
 
 use super::Registry;
-use super::conv::{Window, conv_pads, convolve, spatial_list, torch_pad_list};
+use super::conv::{ConvGeometry, Window, convolve, spatial_axes, torch_pad_list};
 use crate::context::Ctx;
 use crate::error::OpError;
 use crate::value::Value;
@@ -81,20 +81,13 @@ fn matmul_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
 fn conv_integer(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let x = eight_bit("ConvInteger", ctx, inputs, 0)?;
     let w = eight_bit("ConvInteger", ctx, inputs, 1)?;
-    let rank = x.rank();
-    if !(3..=5).contains(&rank) || w.rank() != rank {
-        return Err(OpError::unsupported(format!(
-            "ConvInteger of input {:?} with weights {:?}: LibTorch convolves 1 to 3 spatial axes",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let n = rank - 2;
-    let shape = x.shape();
-    let kernel = w.shape()[2..].to_vec();
-    let strides = spatial_list(ctx, "strides", n)?;
-    let dilations = spatial_list(ctx, "dilations", n)?;
-    let (begin, end) = conv_pads(ctx, &shape[2..], &kernel, &strides, &dilations)?;
+    let n = spatial_axes("ConvInteger", x, w)?;
+    let ConvGeometry {
+        strides,
+        dilations,
+        begin,
+        end,
+    } = ConvGeometry::of(ctx, x, w, n)?;
     let x = shifted("ConvInteger", x, ctx.optional_input(inputs, 2), None)?;
     let w = shifted("ConvInteger", w, ctx.optional_input(inputs, 3), Some(0))?;
     let x = x.f_constant_pad_nd(torch_pad_list(&begin, &end))?;
