@@ -33,7 +33,7 @@ else
   say "installing LibTorch $torch_version from PyPI into $dir (torch wheel without dependencies + libcudart + libcupti, ~530 MB)"
   rm -rf "$dir.partial"
   mkdir -p "$cache"
-  "$python" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --only-binary=:all: \
+  "$python" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --no-cache-dir --only-binary=:all: \
     --target "$dir.partial" \
     "torch==$torch_version" "nvidia-cuda-runtime==$cuda_runtime_pin" "nvidia-cuda-cupti==$cuda_cupti_pin"
   [ -f "$dir.partial/torch/lib/libtorch_cpu.so" ] || { say "the torch wheel has no torch/lib/libtorch_cpu.so"; exit 1; }

@@ -2,7 +2,7 @@
 //! run, findings by signature) is snapshotted, so a runtime upgrade that fixes or introduces a
 //! divergence shows up as a snapshot diff.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

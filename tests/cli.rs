@@ -1,8 +1,8 @@
 //! The `sysnoise` binary as a user meets it: exit codes, one-line errors, JSON, help.
 
-mod common;
+use crate::common;
 
-use common::{reverse_rnn_model, stderr, stdout, sysnoise};
+use crate::common::{reverse_rnn_model, stderr, stdout, sysnoise};
 
 fn write_model(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("reverse_rnn.onnx");

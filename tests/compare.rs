@@ -1,11 +1,11 @@
 //! `compare` on real runtimes: a known real divergence is flagged with the right runtime and
 //! node; a clean multi-layer CNN is not flagged; reports are snapshotted (rounded).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 
-use common::{default_runtimes, reverse_rnn_model};
+use crate::common::{default_runtimes, reverse_rnn_model};
 use sysnoise::compare::{CompareOptions, Verdict, compare};
 use sysnoise::report::{Precision, render};
 use sysnoise::tolerance::ToleranceModel;

@@ -1,13 +1,13 @@
 //! Fuzz campaigns: crash/hang/panic containment with the test-only chaos runtimes, resume,
 //! Ctrl-C, no findings from tolerance noise, and the CLI.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use common::{stderr, sysnoise};
+use crate::common::{stderr, sysnoise};
 use sysnoise::fuzz::signature::Symptom;
 use sysnoise::fuzz::{Campaign, RunOptions, Summary, run};
 

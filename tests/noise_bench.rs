@@ -3,7 +3,7 @@
 //! the summary of the bit-exact pre-processing knobs is a snapshot; precision and runtime knobs
 //! are checked by property (their flips depend on the CPU's kernels).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `bench sysnoise` on the detection task: NanoDet-m (converted by scripts/setup.sh) on real ONNX Runtime and the photos, post-processing and resize noise against the training system's pseudo ground truth.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

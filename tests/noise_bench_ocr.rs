@@ -1,6 +1,6 @@
 //! `bench sysnoise` on the labelled OCR task: PP-OCRv4 recognition on real ONNX Runtime with the rendered text lines scripts/setup.sh prepares.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! libjpeg-islow must be Pillow bit for bit; the other decoders' differences from it are the
 //! measurement (printed with `--nocapture`), bounded by what was measured with a margin.
 
-mod common;
+use crate::common;
 
 use ndarray::Array3;
 use sysnoise::noise::decode::{Decoder, PixelDifference, TRAINING, decode_rgb, difference};

@@ -3,7 +3,7 @@
 //! INTER_CUBIC: bit for bit against OpenCV's own code, ±1 against its default IPP path), on noisy
 //! and on sharp-edged images at down-, up- and mixed scales.
 
-mod common;
+use crate::common;
 
 use ndarray::Array3;
 use sysnoise::noise::resize::opencv::{self, OpenCvInterpolation};

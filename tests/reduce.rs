@@ -2,11 +2,11 @@
 //! fractional output length) in a deep chain, a side branch and behind Reshape/Concat reduce to
 //! that node; bundles reproduce on their own (repro.py, the Rust check) and are deterministic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{stdout, sysnoise};
+use crate::common::{stdout, sysnoise};
 use sysnoise::fuzz::signature::Symptom;
 use sysnoise::reduce::planted::{Placement, planted};
 use sysnoise::reduce::{Outcome, ReduceOptions, Reduced, bundle, reduce};

@@ -1,10 +1,9 @@
 //! Elementwise families against the reference: unary, binary with numpy broadcasting (integer
 //! Div / Mod signs), comparison, activations, variadic ops.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, bools, case, f32s, i32s, i64s, seeded};
+use crate::common::{attr, bools, case, f32s, i32s, i64s, seeded};
 use sysnoise_boundary::{DType, Tensor};
 
 const F32: DType = DType::F32;

@@ -1,10 +1,9 @@
 //! Network families against the reference: MatMul / Gemm, Conv, pooling (ceil_mode, pads,
 //! count_include_pad, Indices), normalisations, softmax's opset-dependent axis.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, case, f32s, seeded};
+use crate::common::{attr, case, f32s, seeded};
 use sysnoise_boundary::DType;
 
 const F32: DType = DType::F32;

@@ -1,11 +1,10 @@
 //! Resize / Upsample against the reference: the modes LibTorch's upsampling computes exactly
 //! (nearest asymmetric + floor, nearest-exact, linear half_pixel / pytorch_half_pixel /
 //! align_corners) agree; every other mode is declined.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, case, f32s, ints, seeded};
+use crate::common::{attr, case, f32s, ints, seeded};
 use sysnoise_boundary::{DType, Tensor};
 
 const F32: DType = DType::F32;

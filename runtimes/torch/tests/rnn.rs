@@ -1,11 +1,10 @@
 //! Recurrent families against the reference: RNN, GRU (linear_before_reset), LSTM (peepholes,
 //! input_forget), in every direction, with sequence_lens, initial states, layout and clip;
 //! activation lists other than the defaults are declined.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, case, i32s, seeded};
+use crate::common::{attr, case, i32s, seeded};
 use sysnoise_boundary::DType;
 use sysnoise_boundary::onnx::{AttributeProto, attribute_type};
 

@@ -1,11 +1,10 @@
 //! Data-movement families against the reference: reshape / flatten / squeeze / unsqueeze /
 //! shape, transpose, concat / split, slice, gather, expand / tile, pad, cast, constants, and
 //! the reductions.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, case, f32s, i32s, i64s, ints, seeded};
+use crate::common::{attr, case, f32s, i32s, i64s, ints, seeded};
 use sysnoise_boundary::DType;
 
 const F32: DType = DType::F32;

@@ -1,10 +1,9 @@
 //! Smoke tests of the LibTorch adapter: the contract every adapter proves (testkit), the
 //! reduced precisions, intermediates, and CUDA's availability report.
-#![cfg(feature = "libtorch")]
 
-mod common;
+use crate::common;
 
-use common::{attr, case, f32s, torch};
+use crate::common::{attr, case, f32s, torch};
 use sysnoise_boundary::{DType, GraphBuilder, Runtime, testkit};
 use sysnoise_torch::{Precision, TorchDevice, TorchOptions, TorchRuntime};
 
