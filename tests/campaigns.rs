@@ -2,8 +2,6 @@
 //! run, findings by signature) is snapshotted, so a runtime upgrade that fixes or introduces a
 //! divergence shows up as a snapshot diff.
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -1,7 +1,5 @@
 //! The `sysnoise` binary as a user meets it: exit codes, one-line errors, JSON, help.
 
-use crate::common;
-
 use crate::common::{reverse_rnn_model, stderr, stdout, sysnoise};
 
 fn write_model(dir: &std::path::Path) -> std::path::PathBuf {

@@ -1,8 +1,6 @@
 //! `compare` on real runtimes: a known real divergence is flagged with the right runtime and
 //! node; a clean multi-layer CNN is not flagged; reports are snapshotted (rounded).
 
-use crate::common;
-
 use std::collections::HashMap;
 
 use crate::common::{default_runtimes, reverse_rnn_model};

@@ -1,8 +1,6 @@
 //! Fuzz campaigns: crash/hang/panic containment with the test-only chaos runtimes, resume,
 //! Ctrl-C, no findings from tolerance noise, and the CLI.
 
-use crate::common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

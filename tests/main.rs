@@ -1,6 +1,7 @@
 //! The integration tests of the `sysnoise` package, one test binary (one link of tract, ORT and
 //! LibTorch instead of one per file keeps CI's disk and link time small); one module per area.
 
+#[macro_use]
 mod common;
 
 mod campaign_report;

@@ -2,8 +2,6 @@
 //! shape, transpose, concat / split, slice, gather, expand / tile, pad, cast, constants, and
 //! the reductions.
 
-use crate::common;
-
 use crate::common::{attr, case, f32s, i32s, i64s, ints, seeded};
 use sysnoise_boundary::DType;
 
