@@ -31,8 +31,8 @@ fn node_tests_pass_on_every_runtime_up_to_the_listed_expected_failures() {
     assert!(passed("tract-const") >= 1262, "tract-const {}", passed("tract-const"));
     assert!(passed("reference") >= 1142, "reference {}", passed("reference"));
     if cfg!(feature = "torch") {
-        // LibTorch 2.11.0 through tch 0.24.0 (1148 on 2026-11-29).
-        assert!(passed("torch") >= 1148, "torch {}", passed("torch"));
+        // LibTorch 2.11.0 through tch 0.24.0 (1158 on 2026-11-29).
+        assert!(passed("torch") >= 1158, "torch {}", passed("torch"));
         // The adapter's target: at least 90% of the cases whose ops it registers pass (cases it
         // declines for an op it has no kernel for, or another domain, are not its ops).
         let torch = result.runtimes.iter().find(|r| r.name == "torch").unwrap();

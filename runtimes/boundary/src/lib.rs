@@ -8,6 +8,7 @@ pub mod error;
 pub mod float8;
 pub mod model;
 pub mod onnx;
+pub mod resize_coordinates;
 pub mod runtime;
 pub mod tensor;
 pub mod testkit;

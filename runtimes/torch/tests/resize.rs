@@ -1,11 +1,13 @@
-//! Resize / Upsample against the reference: the modes LibTorch's upsampling computes exactly
-//! (nearest asymmetric + floor, nearest-exact, linear half_pixel / pytorch_half_pixel /
-//! align_corners) agree; every other mode is declined.
+//! Resize / Upsample against the reference: nearest resizes run wherever one of LibTorch's
+//! nearest kernels picks ONNX's indices and then agree bit for bit; linear half_pixel /
+//! pytorch_half_pixel / align_corners agree; every other mode is declined.
 
 use crate::common;
 
-use crate::common::{attr, case, f32s, ints, seeded};
+use crate::common::{attr, case, f32s, ints, seeded, torch};
 use sysnoise_boundary::{DType, Tensor};
+use sysnoise_reference::Reference;
+use sysnoise_torch::Precision;
 
 const F32: DType = DType::F32;
 
@@ -85,9 +87,12 @@ fn nearest_declines_where_libtorch_float_indices_differ() {
         None,
     )
     .unsupported();
-    assert!(reason.contains("nearest index for output 3"), "{reason}");
+    assert!(
+        reason.contains("upsample_nearest picks input 5 for output 3 of an axis resized 10 -> 6, ONNX input 4"),
+        "{reason}"
+    );
     let reason = resize(&[1, 1, 14], "nearest", "asymmetric", "floor", None, Some(&[1, 1, 18])).unsupported();
-    assert!(reason.contains("nearest index for output 9"), "{reason}");
+    assert!(reason.contains("picks input 7 for output 9"), "{reason}");
 }
 
 #[test]
@@ -121,23 +126,128 @@ fn nearest_half_pixel_round_prefer_ceil_is_nearest_exact() {
     .exact();
 }
 
+/// ONNX's default nearest (half_pixel + round_prefer_floor) picks floor(x / s) when upsampling
+/// by an integer s, and 2x when halving (ties at 2x + 0.5 round down): LibTorch's
+/// `upsample_nearest` there. 3 -> 5 picks 0, 0, 1, 2, 2: the exact kernel's.
 #[test]
-fn other_nearest_modes_are_declined_at_prepare() {
-    for (transform, rounding) in [
-        ("half_pixel", "round_prefer_floor"),
-        ("asymmetric", "round_prefer_ceil"),
-        ("align_corners", "floor"),
-        ("half_pixel", "floor"),
+fn onnx_default_nearest_runs_where_a_kernel_coincides() {
+    for (x, scales, sizes) in [
+        (&[1, 2, 3, 4][..], Some(&[1.0f32, 1.0, 2.0, 3.0][..]), None),
+        (&[1, 1, 8, 6], Some(&[1.0, 1.0, 0.5, 0.5]), None),
+        (&[1, 1, 3, 2], None, Some(&[1i64, 1, 5, 4][..])),
     ] {
-        resize(
-            &[1, 1, 4, 4],
-            "nearest",
-            transform,
-            rounding,
-            Some(&[1.0, 1.0, 2.0, 2.0]),
-            None,
-        )
-        .unsupported_at_prepare();
+        resize(x, "nearest", "half_pixel", "round_prefer_floor", scales, sizes).exact();
+    }
+    // Resize-10 halving: the legacy rule's ceil(2x) is 2x.
+    case("Resize", 10)
+        .input("x", seeded(&[1, 2, 8, 4], 5))
+        .constant("scales", f32s(&[4], &[1.0, 1.0, 0.5, 0.5]))
+        .output("y", F32)
+        .exact();
+}
+
+#[test]
+fn nearest_declines_where_no_kernel_picks_onnx_indices() {
+    // asymmetric + round_prefer_ceil doubling: output 1 takes input round_half_up(0.5) = 1;
+    // both LibTorch kernels take 0.
+    let reason = resize(
+        &[1, 1, 4, 4],
+        "nearest",
+        "asymmetric",
+        "round_prefer_ceil",
+        Some(&[1.0, 1.0, 2.0, 2.0]),
+        None,
+    )
+    .unsupported();
+    assert!(
+        reason.contains("upsample_nearest picks input 0 for output 1")
+            && reason.contains("_upsample_nearest_exact picks input 0 for output 1"),
+        "{reason}"
+    );
+    // Same length, yet not the identity: tf_half_pixel_for_nn + round_prefer_ceil at scale 1
+    // takes input x + 1 (the last one clamped); both kernels take x.
+    let reason = resize(
+        &[1, 1, 7],
+        "nearest",
+        "tf_half_pixel_for_nn",
+        "round_prefer_ceil",
+        None,
+        Some(&[1, 1, 7]),
+    )
+    .unsupported();
+    assert!(
+        reason.contains("picks input 0 for output 0 of an axis resized 7 -> 7, ONNX input 1"),
+        "{reason}"
+    );
+    resize(
+        &[1, 1, 4, 4],
+        "nearest",
+        "tf_crop_and_resize",
+        "floor",
+        Some(&[1.0, 1.0, 2.0, 2.0]),
+        None,
+    )
+    .unsupported_at_prepare();
+}
+
+/// Every coordinate transform and rounding over a grid of lengths: LibTorch either agrees with
+/// the reference bit for bit or declines the node, never disagrees; and ONNX's default, the
+/// kernels' own modes and the legacy rule run in most of the grid.
+#[test]
+fn nearest_grid_agrees_or_declines() {
+    let transforms = [
+        "half_pixel",
+        "half_pixel_symmetric",
+        "pytorch_half_pixel",
+        "align_corners",
+        "asymmetric",
+        "tf_half_pixel_for_nn",
+    ];
+    let roundings = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
+    let lengths = [
+        (1, 3),
+        (2, 5),
+        (3, 5),
+        (4, 2),
+        (5, 3),
+        (6, 4),
+        (3, 9),
+        (7, 7),
+        (8, 3),
+        (2, 8),
+    ];
+    let mut ran = std::collections::BTreeMap::new();
+    for transform in transforms {
+        for rounding in roundings {
+            for (by_scale, (n, m)) in [false, true].into_iter().flat_map(|b| lengths.map(|l| (b, l))) {
+                let scale = [1.0, m as f32 / n as f32];
+                let sizes = [1, m as i64];
+                let c = if by_scale {
+                    resize(&[2, n], "nearest", transform, rounding, Some(&scale), None)
+                } else {
+                    resize(&[2, n], "nearest", transform, rounding, None, Some(&sizes))
+                };
+                let label = format!("{transform} + {rounding}, {n} -> {m}, by scale: {by_scale}");
+                let want = c.run(&Reference).unwrap_or_else(|e| panic!("{label}: reference: {e}"));
+                match c.run(&torch(Precision::Native)) {
+                    Ok(got) => {
+                        assert_eq!(got, want, "{label}");
+                        *ran.entry((transform, rounding)).or_insert(0) += 1;
+                    }
+                    Err(e) => assert!(e.is_unsupported(), "{label}: {e}"),
+                }
+            }
+        }
+    }
+    let cases = 2 * lengths.len();
+    for mode in [
+        ("half_pixel", "round_prefer_floor"),
+        ("asymmetric", "floor"),
+        ("half_pixel", "round_prefer_ceil"),
+        ("tf_half_pixel_for_nn", "floor"),
+    ] {
+        let runs = ran.get(&mode).copied().unwrap_or(0);
+        assert!(runs * 2 > cases, "{mode:?} ran {runs} of {cases}: {ran:?}");
     }
 }
 
@@ -256,6 +366,34 @@ fn linear_edge_cases_are_declined() {
         .attr(attr::int("antialias", 1))
         .output("y", F32)
         .unsupported_at_prepare();
+}
+
+/// `keep_aspect_ratio_policy`: one scale for every listed axis (the smallest / largest of
+/// size / length), lengths rounded half up; LibTorch is given that scale.
+#[test]
+fn keep_aspect_ratio_policies() {
+    for policy in ["not_larger", "not_smaller"] {
+        for (mode, transform) in [("linear", "half_pixel"), ("nearest", "asymmetric")] {
+            let c = case("Resize", 18)
+                .input("x", seeded(&[1, 2, 4, 6], 7))
+                .omitted()
+                .omitted()
+                .constant("sizes", ints(&[5, 5]))
+                .attr(attr::ints("axes", &[2, 3]))
+                .attr(attr::string("keep_aspect_ratio_policy", policy))
+                .attr(attr::string("mode", mode))
+                .attr(attr::string("coordinate_transformation_mode", transform))
+                .attr(attr::string("nearest_mode", "floor"))
+                .output("y", F32);
+            c.agrees(1e-6, 1e-5);
+            let want = if policy == "not_larger" {
+                [1, 2, 3, 5]
+            } else {
+                [1, 2, 5, 8]
+            };
+            assert_eq!(c.run(&Reference).unwrap()[0].1.shape(), want, "{policy}");
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Reference kernels: Resize (opsets 10 to 19) and the deprecated Upsample, as separable N-D resampling.
 
 use ndarray::{ArrayD, Axis};
+use sysnoise_boundary::resize_coordinates::{CoordinateTransform, NearestRounding, ResizeAxis};
 
 use super::Registry;
 use crate::context::OpContext;
@@ -11,61 +12,6 @@ pub fn register(r: &mut Registry) {
     r.add("Resize", resize);
     r.add("Upsample", upsample);
 }
-
-/// One resized axis: its input and output lengths, the scale the coordinate transforms divide by, the
-/// spec's `length_resized` (the fractional `length * scale` when resizing by scales, the output length when
-/// by sizes) and its region of interest (used by `tf_crop_and_resize` only).
-#[derive(Clone, Copy, Debug)]
-struct AxisGeometry {
-    in_len: usize,
-    out_len: usize,
-    scale: f64,
-    resized_len: f64,
-    roi: (f64, f64),
-}
-
-impl AxisGeometry {
-    /// An axis resized by `scale`: `floor(length * scale)` samples. (The spec's prose multiplies by the roi's
-    /// extent too, but its own shape inference, its reference implementation and onnxruntime do not.)
-    fn by_scale(in_len: usize, scale: f64, roi: (f64, f64)) -> AxisGeometry {
-        AxisGeometry {
-            in_len,
-            out_len: scaled_len(in_len, scale),
-            scale,
-            resized_len: in_len as f64 * scale,
-            roi,
-        }
-    }
-
-    /// An axis resized by a `keep_aspect_ratio_policy` scale: `round_half_up(length * scale)` samples.
-    fn by_kept_aspect_ratio(in_len: usize, scale: f64, roi: (f64, f64)) -> AxisGeometry {
-        let resized_len = in_len as f64 * scale;
-        AxisGeometry {
-            in_len,
-            out_len: (resized_len + 0.5).floor() as usize,
-            scale,
-            resized_len,
-            roi,
-        }
-    }
-
-    /// An axis resized to `out_len` samples (scale `out_len / in_len`).
-    fn by_size(in_len: usize, out_len: usize, roi: (f64, f64)) -> AxisGeometry {
-        AxisGeometry {
-            in_len,
-            out_len,
-            scale: out_len as f64 / in_len as f64,
-            resized_len: out_len as f64,
-            roi,
-        }
-    }
-}
-
-/// Maps an output coordinate to an input coordinate.
-type Transform = fn(f64, &AxisGeometry) -> f64;
-
-/// Picks the input index of a `nearest` sample from an input coordinate.
-type Rounding = fn(f64, &AxisGeometry) -> f64;
 
 /// The interpolation kind.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,8 +24,8 @@ enum Mode {
 /// How samples are taken along each resized axis.
 struct Sampling {
     mode: Mode,
-    transform: Transform,
-    rounding: Rounding,
+    transform: CoordinateTransform,
+    rounding: NearestRounding,
     cubic_a: f64,
     exclude_outside: bool,
     antialias: bool,
@@ -90,102 +36,13 @@ struct Sampling {
 /// The input taps of one output position along an axis, with weights; `None` means extrapolate.
 type Taps = Option<Vec<(usize, f64)>>;
 
-// ---- coordinate transforms (one per `coordinate_transformation_mode`) ----
-
-fn half_pixel(x: f64, a: &AxisGeometry) -> f64 {
-    (x + 0.5) / a.scale - 0.5
+fn transform_by_name(name: &str) -> Result<CoordinateTransform, OpError> {
+    CoordinateTransform::from_name(name)
+        .ok_or_else(|| OpError::unsupported(format!("coordinate_transformation_mode '{name}'")))
 }
 
-/// `half_pixel` shifted so a fractional output length (from a scale) stays centred on the input.
-fn half_pixel_symmetric(x: f64, a: &AxisGeometry) -> f64 {
-    let adjustment = a.out_len as f64 / a.resized_len;
-    let offset = a.in_len as f64 / 2.0 * (1.0 - adjustment);
-    offset + (x + 0.5) / a.scale - 0.5
-}
-
-fn pytorch_half_pixel(x: f64, a: &AxisGeometry) -> f64 {
-    if a.resized_len > 1.0 { half_pixel(x, a) } else { 0.0 }
-}
-
-/// Corner samples of input and output aligned (a one-sample output takes the first input sample).
-fn align_corners(x: f64, a: &AxisGeometry) -> f64 {
-    if a.resized_len > 1.0 {
-        x * (a.in_len as f64 - 1.0) / (a.resized_len - 1.0)
-    } else {
-        0.0
-    }
-}
-
-fn asymmetric(x: f64, a: &AxisGeometry) -> f64 {
-    x / a.scale
-}
-
-/// Opset 11 only.
-fn tf_half_pixel_for_nn(x: f64, a: &AxisGeometry) -> f64 {
-    (x + 0.5) / a.scale
-}
-
-fn tf_crop_and_resize(x: f64, a: &AxisGeometry) -> f64 {
-    let (start, end) = a.roi;
-    let last = a.in_len as f64 - 1.0;
-    if a.resized_len > 1.0 {
-        start * last + x * (end - start) * last / (a.resized_len - 1.0)
-    } else {
-        0.5 * (start + end) * last
-    }
-}
-
-fn transform_by_name(name: &str) -> Result<Transform, OpError> {
-    Ok(match name {
-        "half_pixel" => half_pixel,
-        "half_pixel_symmetric" => half_pixel_symmetric,
-        "pytorch_half_pixel" => pytorch_half_pixel,
-        "align_corners" => align_corners,
-        "asymmetric" => asymmetric,
-        "tf_half_pixel_for_nn" => tf_half_pixel_for_nn,
-        "tf_crop_and_resize" => tf_crop_and_resize,
-        other => {
-            return Err(OpError::unsupported(format!(
-                "coordinate_transformation_mode '{other}'"
-            )));
-        }
-    })
-}
-
-// ---- nearest roundings (one per `nearest_mode`) ----
-
-/// Round half down.
-fn round_prefer_floor(x: f64, _: &AxisGeometry) -> f64 {
-    if x - x.floor() == 0.5 { x.floor() } else { x.round() }
-}
-
-/// Round half up.
-fn round_prefer_ceil(x: f64, _: &AxisGeometry) -> f64 {
-    if x - x.floor() == 0.5 { x.ceil() } else { x.round() }
-}
-
-fn floor(x: f64, _: &AxisGeometry) -> f64 {
-    x.floor()
-}
-
-fn ceil(x: f64, _: &AxisGeometry) -> f64 {
-    x.ceil()
-}
-
-/// Upsample and Resize-10, which have no `nearest_mode`: floor when upsampling an axis, ceil when
-/// downsampling it (what the legacy backend tests expect).
-fn legacy_nearest(x: f64, a: &AxisGeometry) -> f64 {
-    if a.scale < 1.0 { x.ceil() } else { x.floor() }
-}
-
-fn rounding_by_name(name: &str) -> Result<Rounding, OpError> {
-    Ok(match name {
-        "round_prefer_floor" => round_prefer_floor,
-        "round_prefer_ceil" => round_prefer_ceil,
-        "floor" => floor,
-        "ceil" => ceil,
-        other => return Err(OpError::unsupported(format!("nearest_mode '{other}'"))),
-    })
+fn rounding_by_name(name: &str) -> Result<NearestRounding, OpError> {
+    NearestRounding::from_name(name).ok_or_else(|| OpError::unsupported(format!("nearest_mode '{name}'")))
 }
 
 fn mode_by_name(name: &str) -> Result<Mode, OpError> {
@@ -240,8 +97,8 @@ impl Sampling {
         }
         Ok(Sampling {
             mode,
-            transform: asymmetric,
-            rounding: legacy_nearest,
+            transform: CoordinateTransform::Asymmetric,
+            rounding: NearestRounding::Legacy,
             cubic_a: -0.75,
             exclude_outside: false,
             antialias: false,
@@ -250,19 +107,18 @@ impl Sampling {
     }
 
     /// The taps of every output position along one axis.
-    fn axis_taps(&self, a: &AxisGeometry) -> Vec<Taps> {
-        (0..a.out_len).map(|x| self.taps(x as f64, a)).collect()
+    fn axis_taps(&self, a: &ResizeAxis) -> Vec<Taps> {
+        (0..a.out_len).map(|x| self.taps(x, a)).collect()
     }
 
     /// The taps of output position `x` along an axis.
-    fn taps(&self, x: f64, a: &AxisGeometry) -> Taps {
-        let source = (self.transform)(x, a);
-        let last = a.in_len as f64 - 1.0;
-        if self.extrapolation.is_some() && !(0.0..=last).contains(&source) {
+    fn taps(&self, x: usize, a: &ResizeAxis) -> Taps {
+        let source = self.transform.source(x as f64, a);
+        if self.extrapolation.is_some() && !(0.0..=a.last()).contains(&source) {
             return None;
         }
         Some(match self.mode {
-            Mode::Nearest => vec![(clamp_index((self.rounding)(source, a), a.in_len), 1.0)],
+            Mode::Nearest => vec![(a.clamp_index(self.rounding.round(source, a)), 1.0)],
             Mode::Linear => self.filter_taps(source, a, 1.0, triangle),
             Mode::Cubic => self.filter_taps(source, a, 2.0, |t| cubic(t, self.cubic_a)),
         })
@@ -271,13 +127,7 @@ impl Sampling {
     /// Taps of an interpolation `kernel` of half-width `support` centred on `source`; with antialias on a
     /// downsampled axis the kernel is stretched by 1 / scale. Taps outside the input repeat the edge sample, or
     /// are dropped with `exclude_outside`; weights are renormalised whenever they need not sum to one.
-    fn filter_taps(
-        &self,
-        source: f64,
-        a: &AxisGeometry,
-        support: f64,
-        kernel: impl Fn(f64) -> f64,
-    ) -> Vec<(usize, f64)> {
+    fn filter_taps(&self, source: f64, a: &ResizeAxis, support: f64, kernel: impl Fn(f64) -> f64) -> Vec<(usize, f64)> {
         let stretch = if self.antialias && a.scale < 1.0 { a.scale } else { 1.0 };
         let radius = support / stretch;
         let first = (source - radius).floor() as i64;
@@ -287,7 +137,7 @@ impl Sampling {
             let weight = kernel((i as f64 - source) * stretch);
             let inside = (0..a.in_len as i64).contains(&i);
             if weight != 0.0 && (inside || !self.exclude_outside) {
-                taps.push((clamp_index(i as f64, a.in_len), weight));
+                taps.push((a.clamp_index(i as f64), weight));
             }
         }
         if self.exclude_outside || stretch != 1.0 {
@@ -296,11 +146,6 @@ impl Sampling {
         }
         taps
     }
-}
-
-/// An index clamped into `0..len`.
-fn clamp_index(i: f64, len: usize) -> usize {
-    i.clamp(0.0, len as f64 - 1.0) as usize
 }
 
 /// Resamples `x` along `axis` with one list of taps per output position (extrapolated positions are left 0).
@@ -322,7 +167,7 @@ fn resample_axis(x: &ArrayD<f64>, axis: usize, taps: &[Taps]) -> ArrayD<f64> {
 }
 
 /// Resizes `x` along the given axes, then writes the extrapolation value where any axis extrapolated.
-fn resample(x: &ArrayD<f64>, axes: &[(usize, AxisGeometry)], sampling: &Sampling) -> ArrayD<f64> {
+fn resample(x: &ArrayD<f64>, axes: &[(usize, ResizeAxis)], sampling: &Sampling) -> ArrayD<f64> {
     let plans: Vec<(usize, Vec<Taps>)> = axes.iter().map(|(d, a)| (*d, sampling.axis_taps(a))).collect();
     let mut y = x.clone();
     for (d, taps) in &plans {
@@ -338,13 +183,8 @@ fn resample(x: &ArrayD<f64>, axes: &[(usize, AxisGeometry)], sampling: &Sampling
     y
 }
 
-/// `floor(length * scale)`, in f32 like the schema's shape inference (so 10 x 0.7f gives 7, not 6).
-fn scaled_len(len: usize, scale: f64) -> usize {
-    ((len as f32) * (scale as f32)).floor().max(0.0) as usize
-}
-
 /// Resizes a value (floats any mode; integers and bools `nearest` only).
-fn resize_value(x: &Value, axes: &[(usize, AxisGeometry)], sampling: &Sampling) -> Result<Value, OpError> {
+fn resize_value(x: &Value, axes: &[(usize, ResizeAxis)], sampling: &Sampling) -> Result<Value, OpError> {
     match &x.data {
         Data::F(a) => Ok(Value::float(x.dtype, resample(a, axes, sampling))),
         _ if sampling.mode == Mode::Nearest => Ok(Value::from_f64(x.dtype, resample(&x.to_f64(), axes, sampling))),
@@ -385,16 +225,11 @@ fn expect_len(name: &str, len: usize, n: usize) -> Result<(), OpError> {
 
 /// The axes' geometry from `sizes` under `keep_aspect_ratio_policy`: `stretch` takes the sizes as they are;
 /// `not_larger` / `not_smaller` resize every axis by one scale, the smallest / largest of sizes / input.
-fn sized_axes(
-    policy: &str,
-    sizes: &[i64],
-    in_lens: &[usize],
-    roi: &[(f64, f64)],
-) -> Result<Vec<AxisGeometry>, OpError> {
+fn sized_axes(policy: &str, sizes: &[i64], in_lens: &[usize], roi: &[(f64, f64)]) -> Result<Vec<ResizeAxis>, OpError> {
     let ratios = sizes.iter().zip(in_lens).map(|(&s, &n)| s as f64 / n as f64);
     let scale = match policy {
         "stretch" => {
-            let axes = (0..sizes.len()).map(|i| AxisGeometry::by_size(in_lens[i], sizes[i].max(0) as usize, roi[i]));
+            let axes = (0..sizes.len()).map(|i| ResizeAxis::by_size(in_lens[i], sizes[i].max(0) as usize, roi[i]));
             return Ok(axes.collect());
         }
         "not_larger" => ratios.fold(f64::INFINITY, f64::min),
@@ -402,7 +237,7 @@ fn sized_axes(
         other => return Err(OpError::invalid(format!("keep_aspect_ratio_policy '{other}'"))),
     };
     Ok((0..sizes.len())
-        .map(|i| AxisGeometry::by_kept_aspect_ratio(in_lens[i], scale, roi[i]))
+        .map(|i| ResizeAxis::by_kept_aspect_ratio(in_lens[i], scale, roi[i]))
         .collect())
 }
 
@@ -412,7 +247,7 @@ fn resize_geometry(
     inputs: &[Option<Value>],
     shape: &[usize],
     crop: bool,
-) -> Result<Vec<(usize, AxisGeometry)>, OpError> {
+) -> Result<Vec<(usize, ResizeAxis)>, OpError> {
     let axes = resize_axes(ctx, shape.len())?;
     let n = axes.len();
     let in_lens: Vec<usize> = axes.iter().map(|&d| shape[d]).collect();
@@ -424,12 +259,12 @@ fn resize_geometry(
         }
         None => vec![(0.0, 1.0); n],
     };
-    let geometries: Vec<AxisGeometry> = match (non_empty(ctx, inputs, 2), non_empty(ctx, inputs, 3)) {
+    let geometries: Vec<ResizeAxis> = match (non_empty(ctx, inputs, 2), non_empty(ctx, inputs, 3)) {
         (Some(scales), None) => {
             let scales = positive_scales(scales.to_f64().iter().copied().collect())?;
             expect_len("scales", scales.len(), n)?;
             (0..n)
-                .map(|i| AxisGeometry::by_scale(in_lens[i], scales[i], roi[i]))
+                .map(|i| ResizeAxis::by_scale(in_lens[i], scales[i], roi[i]))
                 .collect()
         }
         (None, Some(sizes)) => {
@@ -453,14 +288,14 @@ fn positive_scales(scales: Vec<f64>) -> Result<Vec<f64>, OpError> {
 }
 
 /// The geometry of Upsample and Resize-10: a scale per axis.
-fn legacy_geometry(shape: &[usize], scales: Vec<f64>) -> Result<Vec<(usize, AxisGeometry)>, OpError> {
+fn legacy_geometry(shape: &[usize], scales: Vec<f64>) -> Result<Vec<(usize, ResizeAxis)>, OpError> {
     let scales = positive_scales(scales)?;
     expect_len("scales", scales.len(), shape.len())?;
     Ok(shape
         .iter()
         .zip(scales)
         .enumerate()
-        .map(|(d, (&in_len, scale))| (d, AxisGeometry::by_scale(in_len, scale, (0.0, 1.0))))
+        .map(|(d, (&in_len, scale))| (d, ResizeAxis::by_scale(in_len, scale, (0.0, 1.0))))
         .collect())
 }
 
@@ -497,11 +332,11 @@ fn upsample(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpE
 mod tests {
     use super::*;
 
-    fn axis(in_len: usize, scale: f64) -> AxisGeometry {
-        AxisGeometry::by_scale(in_len, scale, (0.0, 1.0))
+    fn axis(in_len: usize, scale: f64) -> ResizeAxis {
+        ResizeAxis::by_scale(in_len, scale, (0.0, 1.0))
     }
 
-    fn sampling(mode: Mode, transform: Transform, rounding: Rounding) -> Sampling {
+    fn sampling(mode: Mode, transform: CoordinateTransform, rounding: NearestRounding) -> Sampling {
         Sampling {
             mode,
             transform,
@@ -514,51 +349,12 @@ mod tests {
     }
 
     #[test]
-    fn coordinate_transforms_differ_as_specified() {
-        let up = axis(2, 2.0); // 2 -> 4
-        let map = |t: Transform| (0..4).map(|x| t(x as f64, &up)).collect::<Vec<_>>();
-        assert_eq!(map(half_pixel), vec![-0.25, 0.25, 0.75, 1.25]);
-        assert_eq!(map(asymmetric), vec![0.0, 0.5, 1.0, 1.5]);
-        let third = 1.0 / 3.0;
-        assert_eq!(map(align_corners), vec![0.0, third, 2.0 * third, 1.0]);
-        // align_corners divides by the fractional resized length: 4 x 0.6 = 2.4 samples wanted, 2 produced.
-        let down = axis(4, 0.6);
-        assert_eq!(down.out_len, 2);
-        approx::assert_relative_eq!(align_corners(1.0, &down), 3.0 / 1.4, max_relative = 1e-12);
-        // A one-sample output: pytorch_half_pixel and align_corners take the first input sample.
-        let single = AxisGeometry::by_size(4, 1, (0.0, 1.0));
-        assert_eq!(pytorch_half_pixel(0.0, &single), 0.0);
-        assert_eq!(align_corners(0.0, &single), 0.0);
-        assert_eq!(half_pixel(0.0, &single), 1.5);
-    }
-
-    #[test]
-    fn half_pixel_symmetric_recentres_a_truncated_output() {
-        // 4 x 0.6 = 2.4 samples truncated to 2: the output is shifted by 2 x (1 - 2 / 2.4) = 1/3.
-        let a = axis(4, 0.6);
-        let shift = half_pixel_symmetric(0.0, &a) - half_pixel(0.0, &a);
-        approx::assert_relative_eq!(shift, 1.0 / 3.0, max_relative = 1e-12);
-        // With an exact output length the two agree.
-        let exact = axis(4, 0.5);
-        assert_eq!(half_pixel_symmetric(1.0, &exact), half_pixel(1.0, &exact));
-    }
-
-    #[test]
-    fn nearest_roundings_break_ties_as_named() {
-        let a = axis(4, 1.0);
-        for (x, floor_tie, ceil_tie) in [(2.5, 2.0, 3.0), (-0.5, -1.0, 0.0), (2.4, 2.0, 2.0), (2.6, 3.0, 3.0)] {
-            assert_eq!(round_prefer_floor(x, &a), floor_tie, "round_prefer_floor({x})");
-            assert_eq!(round_prefer_ceil(x, &a), ceil_tie, "round_prefer_ceil({x})");
-        }
-        assert_eq!((floor(2.9, &a), ceil(2.1, &a)), (2.0, 3.0));
-        // Legacy (Upsample / Resize-10): floor when upsampling, ceil when downsampling.
-        assert_eq!(legacy_nearest(1.5, &axis(4, 2.0)), 1.0);
-        assert_eq!(legacy_nearest(1.5, &axis(4, 0.5)), 2.0);
-    }
-
-    #[test]
     fn nearest_taps_clamp_into_the_input() {
-        let s = sampling(Mode::Nearest, half_pixel, round_prefer_floor);
+        let s = sampling(
+            Mode::Nearest,
+            CoordinateTransform::HalfPixel,
+            NearestRounding::RoundPreferFloor,
+        );
         // 2 -> 4: sources -0.25, 0.25, 0.75, 1.25 pick 0, 0, 1, 1.
         let taps: Vec<usize> = s
             .axis_taps(&axis(2, 2.0))
@@ -570,22 +366,30 @@ mod tests {
 
     #[test]
     fn cubic_taps_sum_to_one_and_exclude_outside_renormalises() {
-        let mut s = sampling(Mode::Cubic, half_pixel, round_prefer_floor);
+        let mut s = sampling(
+            Mode::Cubic,
+            CoordinateTransform::HalfPixel,
+            NearestRounding::RoundPreferFloor,
+        );
         let a = axis(4, 2.0);
-        let taps = s.taps(0.0, &a).unwrap(); // source -0.25: taps -2..=1, edge-clamped
+        let taps = s.taps(0, &a).unwrap(); // source -0.25: taps -2..=1, edge-clamped
         approx::assert_relative_eq!(taps.iter().map(|t| t.1).sum::<f64>(), 1.0, max_relative = 1e-12);
         assert!(taps.iter().all(|t| t.0 <= 1));
         s.exclude_outside = true;
-        let inside = s.taps(0.0, &a).unwrap();
+        let inside = s.taps(0, &a).unwrap();
         assert_eq!(inside.iter().map(|t| t.0).collect::<Vec<_>>(), vec![0, 1]);
         approx::assert_relative_eq!(inside.iter().map(|t| t.1).sum::<f64>(), 1.0, max_relative = 1e-12);
     }
 
     #[test]
     fn crop_and_resize_extrapolates_outside_the_input() {
-        let mut s = sampling(Mode::Linear, tf_crop_and_resize, round_prefer_floor);
+        let mut s = sampling(
+            Mode::Linear,
+            CoordinateTransform::TfCropAndResize,
+            NearestRounding::RoundPreferFloor,
+        );
         s.extrapolation = Some(7.0);
-        let a = AxisGeometry::by_size(3, 3, (0.5, 1.5)); // sources 1, 2, 3
+        let a = ResizeAxis::by_size(3, 3, (0.5, 1.5)); // sources 1, 2, 3
         let x = ArrayD::from_shape_vec(ndarray::IxDyn(&[3]), vec![10.0, 20.0, 30.0]).unwrap();
         let y = resample(&x, &[(0, a)], &s);
         assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![20.0, 30.0, 7.0]);

@@ -1,10 +1,15 @@
 //! Resize (opsets 10 to 19) and Upsample, only where a LibTorch upsampling kernel computes
 //! exactly ONNX's sampling; anything else is declined:
-//! - `nearest` with `asymmetric` + `floor` (and Upsample / Resize-10's nearest upsampling):
-//!   LibTorch's `upsample_nearest`; with `half_pixel` + `round_prefer_ceil` or
-//!   `tf_half_pixel_for_nn` + `floor` (both floor((x + 0.5) / scale)): `_upsample_nearest_exact`.
-//!   LibTorch computes the source indices in float; they are checked against ONNX's for every
-//!   output position before running (a mismatch is declined);
+//! - `nearest` (any coordinate transform but `tf_crop_and_resize`, any rounding, and the
+//!   legacy rule of Upsample / Resize-10): ONNX's source index of every output position (the
+//!   spec's arithmetic in f64, `sysnoise_boundary::resize_coordinates`, as the reference
+//!   computes it) is compared with the indices LibTorch's two nearest kernels pick on a probe
+//!   tensor — `upsample_nearest` (floor(x / scale)) and `_upsample_nearest_exact`
+//!   (floor((x + 0.5) / scale)), which compute them in float — and the first kernel that picks
+//!   ONNX's index everywhere runs the node; if neither does, it is declined. So `asymmetric` +
+//!   `floor` always runs (on `upsample_nearest`), `half_pixel` + `round_prefer_ceil` and
+//!   `tf_half_pixel_for_nn` + `floor` on the exact kernel, and ONNX's default `half_pixel` +
+//!   `round_prefer_floor` wherever it coincides with one of them (integer upsampling, say);
 //! - `linear` with `half_pixel`, `pytorch_half_pixel` (when every resized length exceeds 1) or
 //!   `align_corners` (when the resized length is an integer): `upsample_linear1d` /
 //!   `upsample_bilinear2d` / `upsample_trilinear3d`. `asymmetric` linear has no LibTorch
@@ -13,6 +18,7 @@
 //! LibTorch resamples the last 1 to 3 axes of an N x C x ... tensor: the resized axes must be
 //! trailing ones (the leading ones are folded into C).
 
+use sysnoise_boundary::resize_coordinates::{CoordinateTransform, NearestRounding, ResizeAxis};
 use tch::{Kind, Tensor};
 
 use super::Registry;
@@ -25,21 +31,39 @@ pub fn register(r: &mut Registry) {
     r.add_checked("Upsample", upsample, check_upsample);
 }
 
-/// How output positions map to input ones.
+/// How output positions map to input ones, as ONNX specifies it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sampling {
-    /// floor(x / scale) (asymmetric + floor, and the legacy rule of Upsample when upsampling).
-    Nearest,
-    /// floor((x + 0.5) / scale).
-    NearestExact,
+    /// Nearest, by ONNX's coordinate transform and rounding (the legacy rule of Upsample and
+    /// Resize-10 is `Asymmetric` + `Legacy`).
+    Nearest(CoordinateTransform, NearestRounding),
     /// Linear, half-pixel centres.
     LinearHalfPixel,
     /// Linear, half-pixel centres; a resized length <= 1 samples position 0 (not mapped).
     LinearPytorchHalfPixel,
     /// Linear, corners aligned.
     LinearAlignCorners,
-    /// Upsample / Resize-10 nearest: floor when upsampling an axis, ceil when downsampling.
-    NearestLegacy,
+}
+
+/// A LibTorch upsampling kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kernel {
+    /// `upsample_nearest*`: floor(x / scale).
+    Nearest,
+    /// `_upsample_nearest_exact*`: floor((x + 0.5) / scale).
+    NearestExact,
+    /// `upsample_linear1d` / `bilinear2d` / `trilinear3d`, half-pixel or corner-aligned.
+    Linear { align_corners: bool },
+}
+
+impl Kernel {
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Nearest => "upsample_nearest",
+            Kernel::NearestExact => "_upsample_nearest_exact",
+            Kernel::Linear { .. } => "upsample_linear",
+        }
+    }
 }
 
 /// The sampling of a Resize-11+ node, or why LibTorch has no exact equivalent.
@@ -49,28 +73,31 @@ fn sampling(ctx: &Ctx) -> Result<Sampling, OpError> {
             "antialiased Resize: LibTorch's antialias filters differ from ONNX's",
         ));
     }
-    let policy = ctx.string("keep_aspect_ratio_policy", "stretch");
-    if policy != "stretch" {
-        return Err(OpError::unsupported(format!("keep_aspect_ratio_policy '{policy}'")));
-    }
     let mode = ctx.string("mode", "nearest");
-    let transform = ctx.string("coordinate_transformation_mode", "half_pixel");
-    let rounding = ctx.string("nearest_mode", "round_prefer_floor");
-    match (mode.as_str(), transform.as_str(), rounding.as_str()) {
-        ("nearest", "asymmetric", "floor") => Ok(Sampling::Nearest),
-        ("nearest", "half_pixel", "round_prefer_ceil") | ("nearest", "tf_half_pixel_for_nn", "floor") => {
-            Ok(Sampling::NearestExact)
+    let transform_name = ctx.string("coordinate_transformation_mode", "half_pixel");
+    let transform = CoordinateTransform::from_name(&transform_name)
+        .ok_or_else(|| OpError::invalid(format!("coordinate_transformation_mode '{transform_name}'")))?;
+    if transform == CoordinateTransform::TfCropAndResize {
+        return Err(OpError::unsupported(
+            "tf_crop_and_resize: LibTorch's upsampling has no region of interest or extrapolation",
+        ));
+    }
+    match mode.as_str() {
+        "nearest" => {
+            let name = ctx.string("nearest_mode", "round_prefer_floor");
+            let rounding =
+                NearestRounding::from_name(&name).ok_or_else(|| OpError::invalid(format!("nearest_mode '{name}'")))?;
+            Ok(Sampling::Nearest(transform, rounding))
         }
-        ("nearest", t, r) => Err(OpError::unsupported(format!(
-            "nearest Resize with {t} coordinates and {r} rounding: no LibTorch upsampling kernel samples that way"
-        ))),
-        ("linear", "half_pixel", _) => Ok(Sampling::LinearHalfPixel),
-        ("linear", "pytorch_half_pixel", _) => Ok(Sampling::LinearPytorchHalfPixel),
-        ("linear", "align_corners", _) => Ok(Sampling::LinearAlignCorners),
-        ("linear", t, _) => Err(OpError::unsupported(format!(
-            "linear Resize with {t} coordinates: LibTorch's linear upsampling has half-pixel and align-corners coordinates only"
-        ))),
-        (m, _, _) => Err(OpError::unsupported(format!(
+        "linear" => match transform {
+            CoordinateTransform::HalfPixel => Ok(Sampling::LinearHalfPixel),
+            CoordinateTransform::PytorchHalfPixel => Ok(Sampling::LinearPytorchHalfPixel),
+            CoordinateTransform::AlignCorners => Ok(Sampling::LinearAlignCorners),
+            _ => Err(OpError::unsupported(format!(
+                "linear Resize with {transform_name} coordinates: LibTorch's linear upsampling has half-pixel and align-corners coordinates only"
+            ))),
+        },
+        m => Err(OpError::unsupported(format!(
             "{m} Resize: LibTorch's kernels do not compute ONNX's {m} interpolation"
         ))),
     }
@@ -79,7 +106,10 @@ fn sampling(ctx: &Ctx) -> Result<Sampling, OpError> {
 /// The sampling of Upsample and Resize-10 (asymmetric coordinates).
 fn legacy_sampling(ctx: &Ctx) -> Result<Sampling, OpError> {
     match ctx.string("mode", "nearest").as_str() {
-        "nearest" => Ok(Sampling::NearestLegacy),
+        "nearest" => Ok(Sampling::Nearest(
+            CoordinateTransform::Asymmetric,
+            NearestRounding::Legacy,
+        )),
         m => Err(OpError::unsupported(format!(
             "{m} {} (asymmetric coordinates): LibTorch's linear upsampling has half-pixel and align-corners coordinates only",
             ctx.node.op_type
@@ -100,55 +130,56 @@ fn check_upsample(ctx: &Ctx) -> Result<(), OpError> {
     legacy_sampling(ctx).map(|_| ())
 }
 
-/// One axis: lengths, the ONNX scale (given, or output / input), the spec's resized length
-/// (input x scale, fractional, when by scales) and the scale LibTorch is given (None: it
-/// derives input / output itself).
+/// One axis: ONNX's geometry of it and the scale LibTorch is given (None: it derives input /
+/// output itself).
 #[derive(Clone, Copy, Debug)]
 struct Axis {
-    in_len: i64,
-    out_len: i64,
-    scale: f64,
-    resized_len: f64,
+    onnx: ResizeAxis,
     torch_scale: Option<f64>,
 }
 
 impl Axis {
     fn by_scale(in_len: i64, scale: f64) -> Axis {
-        // floor(length * scale) in f32, as the schema's shape inference (and the reference) do.
-        let out_len = ((in_len as f32) * (scale as f32)).floor().max(0.0) as i64;
         Axis {
-            in_len,
-            out_len,
-            scale,
-            resized_len: in_len as f64 * scale,
+            onnx: ResizeAxis::by_scale(in_len as usize, scale, (0.0, 1.0)),
+            torch_scale: Some(scale),
+        }
+    }
+
+    /// An axis of a `keep_aspect_ratio_policy` resize: ONNX's common scale, which LibTorch is
+    /// given too (with the rounded length).
+    fn by_kept_aspect_ratio(in_len: i64, scale: f64) -> Axis {
+        Axis {
+            onnx: ResizeAxis::by_kept_aspect_ratio(in_len as usize, scale, (0.0, 1.0)),
             torch_scale: Some(scale),
         }
     }
 
     fn by_size(in_len: i64, out_len: i64) -> Axis {
         Axis {
-            in_len,
-            out_len,
-            scale: out_len as f64 / in_len as f64,
-            resized_len: out_len as f64,
+            onnx: ResizeAxis::by_size(in_len as usize, out_len as usize, (0.0, 1.0)),
             torch_scale: None,
         }
     }
 
-    fn unchanged(&self) -> bool {
-        self.in_len == self.out_len && self.scale == 1.0
+    fn in_len(&self) -> i64 {
+        self.onnx.in_len as i64
     }
 
-    /// ONNX's source index of output position `x` for a nearest sampling (as the reference
-    /// computes it, in f64), clamped into the input.
-    fn onnx_nearest(&self, sampling: Sampling, x: i64) -> i64 {
-        let x = x as f64;
-        let i = match sampling {
-            Sampling::NearestExact => ((x + 0.5) / self.scale).floor(),
-            Sampling::NearestLegacy if self.scale < 1.0 => (x / self.scale).ceil(),
-            _ => (x / self.scale).floor(),
-        };
-        i.clamp(0.0, (self.in_len - 1) as f64) as i64
+    fn out_len(&self) -> i64 {
+        self.onnx.out_len as i64
+    }
+
+    /// Whether `sampling` leaves the axis as it is. Not only when the length stays: a nearest
+    /// `tf_half_pixel_for_nn` + `round_prefer_ceil` at scale 1 shifts every sample by one.
+    fn is_identity(&self, sampling: Sampling) -> bool {
+        match sampling {
+            Sampling::Nearest(transform, rounding) => {
+                self.onnx.in_len == self.onnx.out_len
+                    && (0..self.onnx.out_len).all(|x| self.onnx.nearest_index(transform, rounding, x) == Some(x))
+            }
+            _ => self.onnx.unchanged(),
+        }
     }
 }
 
@@ -180,8 +211,22 @@ fn geometry(ctx: &Ctx, inputs: &[Option<Value>], shape: &[i64]) -> Result<Vec<Ax
             if sizes.len() != listed.len() || sizes.iter().any(|&s| s < 0) {
                 return Err(OpError::invalid(format!("sizes {sizes:?} for axes {listed:?}")));
             }
+            let ratios = listed
+                .iter()
+                .zip(&sizes)
+                .map(|(&d, &s)| s as f64 / shape[d as usize] as f64);
+            let kept = match ctx.string("keep_aspect_ratio_policy", "stretch").as_str() {
+                "stretch" => None,
+                "not_larger" => Some(ratios.fold(f64::INFINITY, f64::min)),
+                "not_smaller" => Some(ratios.fold(f64::NEG_INFINITY, f64::max)),
+                other => return Err(OpError::invalid(format!("keep_aspect_ratio_policy '{other}'"))),
+            };
             for (&d, &s) in listed.iter().zip(&sizes) {
-                axes[d as usize] = Axis::by_size(shape[d as usize], s);
+                let n = shape[d as usize];
+                axes[d as usize] = match kept {
+                    None => Axis::by_size(n, s),
+                    Some(scale) => Axis::by_kept_aspect_ratio(n, scale),
+                };
             }
         }
         _ => return Err(OpError::invalid("Resize needs exactly one of scales and sizes")),
@@ -220,63 +265,103 @@ fn upsample(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> 
 }
 
 /// LibTorch's upsampling of the last `k` axes of a rank k + 2 tensor.
-fn upsample_kernel(x: &Tensor, sampling: Sampling, out: &[i64], s: &[Option<f64>]) -> Result<Tensor, tch::TchError> {
-    use Sampling::*;
-    let corners = sampling == LinearAlignCorners;
-    match (sampling, out.len()) {
-        (Nearest | NearestLegacy, 1) => x.f_upsample_nearest1d(out, s[0]),
-        (Nearest | NearestLegacy, 2) => x.f_upsample_nearest2d(out, s[0], s[1]),
-        (Nearest | NearestLegacy, _) => x.f_upsample_nearest3d(out, s[0], s[1], s[2]),
-        (NearestExact, 1) => x.f_internal_upsample_nearest_exact1d(out, s[0]),
-        (NearestExact, 2) => x.f_internal_upsample_nearest_exact2d(out, s[0], s[1]),
-        (NearestExact, _) => x.f_internal_upsample_nearest_exact3d(out, s[0], s[1], s[2]),
-        (_, 1) => x.f_upsample_linear1d(out, corners, s[0]),
-        (_, 2) => x.f_upsample_bilinear2d(out, corners, s[0], s[1]),
-        (_, _) => x.f_upsample_trilinear3d(out, corners, s[0], s[1], s[2]),
+fn upsample_kernel(x: &Tensor, kernel: Kernel, out: &[i64], s: &[Option<f64>]) -> Result<Tensor, tch::TchError> {
+    match (kernel, out.len()) {
+        (Kernel::Nearest, 1) => x.f_upsample_nearest1d(out, s[0]),
+        (Kernel::Nearest, 2) => x.f_upsample_nearest2d(out, s[0], s[1]),
+        (Kernel::Nearest, _) => x.f_upsample_nearest3d(out, s[0], s[1], s[2]),
+        (Kernel::NearestExact, 1) => x.f_internal_upsample_nearest_exact1d(out, s[0]),
+        (Kernel::NearestExact, 2) => x.f_internal_upsample_nearest_exact2d(out, s[0], s[1]),
+        (Kernel::NearestExact, _) => x.f_internal_upsample_nearest_exact3d(out, s[0], s[1], s[2]),
+        (Kernel::Linear { align_corners }, 1) => x.f_upsample_linear1d(out, align_corners, s[0]),
+        (Kernel::Linear { align_corners }, 2) => x.f_upsample_bilinear2d(out, align_corners, s[0], s[1]),
+        (Kernel::Linear { align_corners }, _) => x.f_upsample_trilinear3d(out, align_corners, s[0], s[1], s[2]),
     }
 }
 
-/// Checks LibTorch's nearest source indices along each resized axis against ONNX's, by
-/// resizing a probe holding 0, 1, 2, ... along that axis.
-fn check_nearest_indices(axes: &[Axis], sampling: Sampling, kind: Kind, device: tch::Device) -> Result<(), OpError> {
+/// The source indices a LibTorch nearest kernel picks along resized axis `j` of `axes`, read
+/// off a probe holding 0, 1, 2, ... along that axis. LibTorch computes them in the op-math
+/// type of the data: double for double, float otherwise.
+fn kernel_indices(
+    axes: &[Axis],
+    j: usize,
+    kernel: Kernel,
+    kind: Kind,
+    device: tch::Device,
+) -> Result<Vec<i64>, OpError> {
     let k = axes.len();
-    // LibTorch computes indices in the op-math type: double for double, float otherwise.
     let probe_kind = if kind == Kind::Double {
         Kind::Double
     } else {
         Kind::Float
     };
-    for (j, a) in axes.iter().enumerate() {
-        let mut probe_shape = vec![1i64; k + 2];
-        probe_shape[j + 2] = a.in_len;
-        let probe = Tensor::f_arange(a.in_len, (probe_kind, device))?.f_reshape(&probe_shape)?;
-        let mut out = vec![1i64; k];
-        out[j] = a.out_len;
-        let mut scales = vec![None; k];
-        scales[j] = a.torch_scale;
-        let picked = upsample_kernel(&probe, sampling, &out, &scales)?;
-        let torch: Vec<i64> = Value {
-            t: picked,
-            dtype: sysnoise_boundary::DType::F64,
+    let a = &axes[j];
+    let mut probe_shape = vec![1i64; k + 2];
+    probe_shape[j + 2] = a.in_len();
+    let probe = Tensor::f_arange(a.in_len(), (probe_kind, device))?.f_reshape(&probe_shape)?;
+    let mut out = vec![1i64; k];
+    out[j] = a.out_len();
+    let mut scales = vec![None; k];
+    scales[j] = a.torch_scale;
+    let picked = upsample_kernel(&probe, kernel, &out, &scales)?;
+    Value {
+        t: picked,
+        dtype: sysnoise_boundary::DType::F64,
+    }
+    .to_i64s()
+}
+
+/// The LibTorch nearest kernel that picks ONNX's source index for every output position of
+/// every resized axis, or why neither does.
+fn nearest_kernel(
+    axes: &[Axis],
+    transform: CoordinateTransform,
+    rounding: NearestRounding,
+    kind: Kind,
+    device: tch::Device,
+) -> Result<Kernel, OpError> {
+    let onnx: Vec<Vec<i64>> = axes
+        .iter()
+        .map(|a| {
+            (0..a.onnx.out_len)
+                .map(|x| a.onnx.nearest_index(transform, rounding, x).map_or(-1, |i| i as i64))
+                .collect()
+        })
+        .collect();
+    let mut mismatches = Vec::new();
+    for kernel in [Kernel::Nearest, Kernel::NearestExact] {
+        let mut first_mismatch = None;
+        for (j, a) in axes.iter().enumerate() {
+            let torch = kernel_indices(axes, j, kernel, kind, device)?;
+            if let Some(x) = (0..onnx[j].len()).find(|&x| torch[x] != onnx[j][x]) {
+                first_mismatch = Some(format!(
+                    "{} picks input {} for output {x} of an axis resized {} -> {}, ONNX input {}",
+                    kernel.name(),
+                    torch[x],
+                    a.in_len(),
+                    a.out_len(),
+                    onnx[j][x]
+                ));
+                break;
+            }
         }
-        .to_i64s()?;
-        let onnx: Vec<i64> = (0..a.out_len).map(|x| a.onnx_nearest(sampling, x)).collect();
-        if let Some(x) = (0..onnx.len()).find(|&x| torch[x] != onnx[x]) {
-            return Err(OpError::unsupported(format!(
-                "LibTorch's nearest index for output {x} of an axis resized {} -> {} is {}, ONNX's is {}",
-                a.in_len, a.out_len, torch[x], onnx[x]
-            )));
+        match first_mismatch {
+            None => return Ok(kernel),
+            Some(m) => mismatches.push(m),
         }
     }
-    Ok(())
+    Err(OpError::unsupported(format!(
+        "no LibTorch nearest kernel samples as ONNX's {transform:?} + {rounding:?} does here: {}",
+        mismatches.join("; ")
+    )))
 }
 
 fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Value>, OpError> {
     let rank = axes.len();
-    if axes.iter().any(|a| a.in_len == 0 && a.out_len > 0) {
+    if axes.iter().any(|a| a.in_len() == 0 && a.out_len() > 0) {
         return Err(OpError::invalid("cannot resize an empty axis to a non-empty one"));
     }
-    let Some(first) = axes.iter().position(|a| !a.unchanged()) else {
+    let Some(first) = axes.iter().position(|a| !a.is_identity(sampling)) else {
         return Ok(vec![x.clone()]);
     };
     let k = rank - first;
@@ -286,39 +371,41 @@ fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Va
         )));
     }
     let resized = &axes[first..];
-    let linear = matches!(
-        sampling,
-        Sampling::LinearHalfPixel | Sampling::LinearPytorchHalfPixel | Sampling::LinearAlignCorners
-    );
-    if linear && !x.is_float() {
+    if !matches!(sampling, Sampling::Nearest(..)) && !x.is_float() {
         return Err(OpError::unsupported(format!(
             "linear Resize of {}: the rounding of interpolated integers is unspecified",
             x.dtype
         )));
     }
-    match sampling {
-        Sampling::LinearPytorchHalfPixel if resized.iter().any(|a| !a.unchanged() && a.resized_len <= 1.0) => {
-            return Err(OpError::unsupported(
-                "pytorch_half_pixel with a resized length <= 1 (ONNX samples position 0, LibTorch the centre)",
-            ));
+    let kernel = match sampling {
+        Sampling::Nearest(transform, rounding) => {
+            nearest_kernel(resized, transform, rounding, x.t.f_kind()?, ctx.env.device)?
         }
-        Sampling::LinearAlignCorners if resized.iter().any(|a| a.resized_len != a.out_len as f64) => {
-            return Err(OpError::unsupported(
-                "align_corners with a fractional resized length (ONNX divides by length x scale - 1, LibTorch by the output length - 1)",
-            ));
+        Sampling::LinearHalfPixel => Kernel::Linear { align_corners: false },
+        Sampling::LinearPytorchHalfPixel => {
+            if resized.iter().any(|a| !a.onnx.unchanged() && a.onnx.resized_len <= 1.0) {
+                return Err(OpError::unsupported(
+                    "pytorch_half_pixel with a resized length <= 1 (ONNX samples position 0, LibTorch the centre)",
+                ));
+            }
+            Kernel::Linear { align_corners: false }
         }
-        _ => {}
-    }
-    if !linear {
-        check_nearest_indices(resized, sampling, x.t.f_kind()?, ctx.env.device)?;
-    }
+        Sampling::LinearAlignCorners => {
+            if resized.iter().any(|a| a.onnx.resized_len != a.onnx.out_len as f64) {
+                return Err(OpError::unsupported(
+                    "align_corners with a fractional resized length (ONNX divides by length x scale - 1, LibTorch by the output length - 1)",
+                ));
+            }
+            Kernel::Linear { align_corners: true }
+        }
+    };
     let shape = x.shape();
     let channels: i64 = shape[..first].iter().product();
     let mut folded = vec![1, channels];
     folded.extend(&shape[first..]);
-    let out: Vec<i64> = resized.iter().map(|a| a.out_len).collect();
+    let out: Vec<i64> = resized.iter().map(|a| a.out_len()).collect();
     let scales: Vec<Option<f64>> = resized.iter().map(|a| a.torch_scale).collect();
-    let t = upsample_kernel(&x.t.f_reshape(&folded)?, sampling, &out, &scales)?;
+    let t = upsample_kernel(&x.t.f_reshape(&folded)?, kernel, &out, &scales)?;
     let mut result_shape = shape[..first].to_vec();
     result_shape.extend(&out);
     Ok(vec![ctx.env.like(t.f_reshape(&result_shape)?, x)?])
