@@ -324,12 +324,20 @@ mod tests {
         if std::path::Path::new("/dev/nvidiactl").exists() {
             return; // a GPU machine: scripts/gpu_check.sh checks the GPU runtimes there
         }
-        let gpu: Vec<&str> = RUNTIMES
+        let gpu = [
+            "ort-cuda",
+            "ort-cuda-tf32",
+            "ort-trt",
+            "ort-trt-tf32",
+            "ort-trt-fp16",
+            "ort-trt-int8",
+        ];
+        let registered: Vec<&str> = RUNTIMES
             .iter()
             .map(|r| r.name)
             .filter(|n| n.starts_with("ort-cuda") || n.starts_with("ort-trt"))
             .collect();
-        assert_eq!(gpu.len(), 6, "{gpu:?}");
+        assert_eq!(registered, gpu, "a GPU runtime added or renamed: update this test");
         for name in gpu {
             assert!(RUNTIMES.iter().any(|r| r.name == name && !r.default), "{name}");
             let Err(EngineError::Runtime(e)) = build(name) else {
@@ -356,12 +364,20 @@ mod tests {
     #[test]
     fn torch_runtimes_without_the_feature_say_how_to_get_them() {
         assert_eq!(select(Some("torch,torch-f16")).unwrap(), ["torch", "torch-f16"]);
-        let torch: Vec<&str> = RUNTIMES
+        let torch = [
+            "torch",
+            "torch-f16",
+            "torch-bf16",
+            "torch-cuda",
+            "torch-cuda-f16",
+            "torch-cuda-bf16",
+        ];
+        let registered: Vec<&str> = RUNTIMES
             .iter()
             .map(|r| r.name)
             .filter(|n| n.starts_with("torch"))
             .collect();
-        assert_eq!(torch.len(), 6, "{torch:?}");
+        assert_eq!(registered, torch, "a torch runtime added or renamed: update this test");
         for name in torch {
             let Err(EngineError::Runtime(e)) = build(name) else {
                 panic!("{name} must be unavailable without the torch feature");

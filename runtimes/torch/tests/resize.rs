@@ -190,6 +190,72 @@ fn nearest_declines_where_no_kernel_picks_onnx_indices() {
     .unsupported_at_prepare();
 }
 
+/// Runs `c` on the reference and LibTorch: true if LibTorch agrees bit for bit, false if it
+/// declines; a disagreement or another error fails the test.
+fn agrees_or_declines(c: &common::Case, label: &str) -> bool {
+    let want = c.run(&Reference).unwrap_or_else(|e| panic!("{label}: reference: {e}"));
+    match c.run(&torch(Precision::Native)) {
+        Ok(got) => {
+            assert_eq!(got, want, "{label}");
+            true
+        }
+        Err(e) => {
+            assert!(e.is_unsupported(), "{label}: {e}");
+            false
+        }
+    }
+}
+
+/// LibTorch's CPU nearest kernels pick their path by shape and layout (a channels-last path
+/// takes x >> 1 for any doubling, whatever the scale): the probe must have the input's shape.
+/// Scale 2.1 on 3 samples gives 6 = 2 x 3 samples; with 70 -> 140 beside it the generic path
+/// runs and picks floor(x / 2.1) = 0, 0, 0, 1, 1, 2, where ONNX's default picks 0, 0, 1, 1, 2, 2.
+#[test]
+fn nearest_probe_takes_the_inputs_kernel_path() {
+    for channels in [1, 4] {
+        for (x, scales) in [
+            ([1, channels, 3, 70], [1.0, 1.0, 2.1, 2.0]),
+            ([1, channels, 3, 3], [1.0, 1.0, 2.1, 1.2]),
+            ([1, channels, 70, 70], [1.0, 1.0, 2.1, 2.1]),
+        ] {
+            for (transform, rounding) in [("half_pixel", "round_prefer_floor"), ("asymmetric", "floor")] {
+                let c = resize(&x, "nearest", transform, rounding, Some(&scales), None);
+                agrees_or_declines(&c, &format!("{x:?} x {scales:?}, {transform} + {rounding}"));
+            }
+        }
+    }
+    // The first: the exact kernel picks ONNX's indices on both axes.
+    resize(
+        &[1, 4, 3, 70],
+        "nearest",
+        "half_pixel",
+        "round_prefer_floor",
+        Some(&[1.0, 1.0, 2.1, 2.0]),
+        None,
+    )
+    .exact();
+}
+
+/// One kernel fits one axis, the other the other (4 -> 2 halves: 2x, `upsample_nearest`;
+/// 3 -> 5: 0, 0, 1, 2, 2, the exact kernel): one LibTorch call cannot do both, so declined.
+#[test]
+fn nearest_declines_when_the_axes_need_different_kernels() {
+    let reason = resize(
+        &[1, 1, 4, 3],
+        "nearest",
+        "half_pixel",
+        "round_prefer_floor",
+        None,
+        Some(&[1, 1, 2, 5]),
+    )
+    .unsupported();
+    assert!(
+        reason.contains("upsample_nearest picks input 1 for output 3 of an axis resized 3 -> 5")
+            && reason.contains("_upsample_nearest_exact picks input 1 for output 0 of an axis resized 4 -> 2"),
+        "{reason}"
+    );
+}
+
 /// Every coordinate transform and rounding over a grid of lengths: LibTorch either agrees with
 /// the reference bit for bit or declines the node, never disagrees; and ONNX's default, the
 /// kernels' own modes and the legacy rule run in most of the grid.
@@ -228,13 +294,8 @@ fn nearest_grid_agrees_or_declines() {
                     resize(&[2, n], "nearest", transform, rounding, None, Some(&sizes))
                 };
                 let label = format!("{transform} + {rounding}, {n} -> {m}, by scale: {by_scale}");
-                let want = c.run(&Reference).unwrap_or_else(|e| panic!("{label}: reference: {e}"));
-                match c.run(&torch(Precision::Native)) {
-                    Ok(got) => {
-                        assert_eq!(got, want, "{label}");
-                        *ran.entry((transform, rounding)).or_insert(0) += 1;
-                    }
-                    Err(e) => assert!(e.is_unsupported(), "{label}: {e}"),
+                if agrees_or_declines(&c, &label) {
+                    *ran.entry((transform, rounding)).or_insert(0) += 1;
                 }
             }
         }

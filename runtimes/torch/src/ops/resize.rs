@@ -4,12 +4,14 @@
 //!   legacy rule of Upsample / Resize-10): ONNX's source index of every output position (the
 //!   spec's arithmetic in f64, `sysnoise_boundary::resize_coordinates`, as the reference
 //!   computes it) is compared with the indices LibTorch's two nearest kernels pick on a probe
-//!   tensor — `upsample_nearest` (floor(x / scale)) and `_upsample_nearest_exact`
-//!   (floor((x + 0.5) / scale)), which compute them in float — and the first kernel that picks
-//!   ONNX's index everywhere runs the node; if neither does, it is declined. So `asymmetric` +
-//!   `floor` always runs (on `upsample_nearest`), `half_pixel` + `round_prefer_ceil` and
-//!   `tf_half_pixel_for_nn` + `floor` on the exact kernel, and ONNX's default `half_pixel` +
-//!   `round_prefer_floor` wherever it coincides with one of them (integer upsampling, say);
+//!   of the input's shape, dtype, layout and device (so the same kernel path and index
+//!   arithmetic) — `upsample_nearest` (about floor(x / scale)) and `_upsample_nearest_exact`
+//!   (about floor((x + 0.5) / scale)), both in limited precision — and the first kernel that
+//!   picks ONNX's index everywhere runs the node; if neither does, it is declined. So
+//!   `asymmetric` + `floor` runs on `upsample_nearest` wherever LibTorch's rounded indices
+//!   agree, `half_pixel` + `round_prefer_ceil` and `tf_half_pixel_for_nn` + `floor` on the
+//!   exact kernel, and ONNX's default `half_pixel` + `round_prefer_floor` wherever it
+//!   coincides with one of them (integer upsampling, say);
 //! - `linear` with `half_pixel`, `pytorch_half_pixel` (when every resized length exceeds 1) or
 //!   `align_corners` (when the resized length is an integer): `upsample_linear1d` /
 //!   `upsample_bilinear2d` / `upsample_trilinear3d`. `asymmetric` linear has no LibTorch
@@ -76,7 +78,7 @@ fn sampling(ctx: &Ctx) -> Result<Sampling, OpError> {
     let mode = ctx.string("mode", "nearest");
     let transform_name = ctx.string("coordinate_transformation_mode", "half_pixel");
     let transform = CoordinateTransform::from_name(&transform_name)
-        .ok_or_else(|| OpError::invalid(format!("coordinate_transformation_mode '{transform_name}'")))?;
+        .ok_or_else(|| OpError::unsupported(format!("coordinate_transformation_mode '{transform_name}'")))?;
     if transform == CoordinateTransform::TfCropAndResize {
         return Err(OpError::unsupported(
             "tf_crop_and_resize: LibTorch's upsampling has no region of interest or extrapolation",
@@ -85,8 +87,8 @@ fn sampling(ctx: &Ctx) -> Result<Sampling, OpError> {
     match mode.as_str() {
         "nearest" => {
             let name = ctx.string("nearest_mode", "round_prefer_floor");
-            let rounding =
-                NearestRounding::from_name(&name).ok_or_else(|| OpError::invalid(format!("nearest_mode '{name}'")))?;
+            let rounding = NearestRounding::from_name(&name)
+                .ok_or_else(|| OpError::unsupported(format!("nearest_mode '{name}'")))?;
             Ok(Sampling::Nearest(transform, rounding))
         }
         "linear" => match transform {
@@ -199,7 +201,7 @@ fn geometry(ctx: &Ctx, inputs: &[Option<Value>], shape: &[i64]) -> Result<Vec<Ax
     match (non_empty(ctx, inputs, 2), non_empty(ctx, inputs, 3)) {
         (Some(scales), None) => {
             let scales = scales.to_f64s()?;
-            if scales.len() != listed.len() || scales.iter().any(|&s| s <= 0.0) {
+            if scales.len() != listed.len() || scales.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
                 return Err(OpError::invalid(format!("scales {scales:?} for axes {listed:?}")));
             }
             for (&d, &s) in listed.iter().zip(&scales) {
@@ -236,7 +238,7 @@ fn geometry(ctx: &Ctx, inputs: &[Option<Value>], shape: &[i64]) -> Result<Vec<Ax
 
 /// The geometry of Upsample / Resize-10: one scale per axis.
 fn legacy_geometry(shape: &[i64], scales: &[f64]) -> Result<Vec<Axis>, OpError> {
-    if scales.len() != shape.len() || scales.iter().any(|&s| s <= 0.0) {
+    if scales.len() != shape.len() || scales.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
         return Err(OpError::invalid(format!("scales {scales:?} for shape {shape:?}")));
     }
     Ok(shape.iter().zip(scales).map(|(&n, &s)| Axis::by_scale(n, s)).collect())
@@ -279,68 +281,102 @@ fn upsample_kernel(x: &Tensor, kernel: Kernel, out: &[i64], s: &[Option<f64>]) -
     }
 }
 
-/// The source indices a LibTorch nearest kernel picks along resized axis `j` of `axes`, read
-/// off a probe holding 0, 1, 2, ... along that axis. LibTorch computes them in the op-math
-/// type of the data: double for double, float otherwise.
+/// The largest integer every value below which `kind` holds exactly (None: any index fits).
+fn exact_integers(kind: Kind) -> Option<i64> {
+    match kind {
+        Kind::Uint8 => Some(256),
+        Kind::Int8 => Some(128),
+        Kind::BFloat16 => Some(256),
+        Kind::Half => Some(2048),
+        Kind::Int16 => Some(32768),
+        Kind::Float => Some(1 << 24),
+        _ => None,
+    }
+}
+
+/// The source indices a LibTorch nearest kernel picks along resized axis `j` of the folded
+/// input (`[1, C, resized...]`), read off a probe holding 0, 1, 2, ... along that axis. The
+/// probe has the input's shape, dtype, layout (contiguous) and device, so LibTorch takes the
+/// same code path as for the input itself: its kernels choose between paths by shape and layout
+/// (a channels-last path special-cases doubling and equal lengths) and compute indices in the
+/// data's op-math type. The picked indices must agree across the probe, not only along a line.
 fn kernel_indices(
+    folded: &[i64],
     axes: &[Axis],
     j: usize,
     kernel: Kernel,
     kind: Kind,
     device: tch::Device,
 ) -> Result<Vec<i64>, OpError> {
-    let k = axes.len();
-    let probe_kind = if kind == Kind::Double {
-        Kind::Double
-    } else {
-        Kind::Float
-    };
     let a = &axes[j];
-    let mut probe_shape = vec![1i64; k + 2];
-    probe_shape[j + 2] = a.in_len();
-    let probe = Tensor::f_arange(a.in_len(), (probe_kind, device))?.f_reshape(&probe_shape)?;
-    let mut out = vec![1i64; k];
-    out[j] = a.out_len();
-    let mut scales = vec![None; k];
-    scales[j] = a.torch_scale;
+    if kind == Kind::Bool {
+        return Err(OpError::unsupported(
+            "nearest Resize of bool: LibTorch has no bool upsampling",
+        ));
+    }
+    if exact_integers(kind).is_some_and(|limit| a.in_len() > limit) {
+        return Err(OpError::unsupported(format!(
+            "nearest Resize of a {}-sample axis in {kind:?}: too long to check LibTorch's indices with a probe of that dtype",
+            a.in_len()
+        )));
+    }
+    let mut line_shape = vec![1i64; folded.len()];
+    line_shape[j + 2] = a.in_len();
+    let probe = Tensor::f_arange(a.in_len(), (kind, device))?
+        .f_reshape(&line_shape)?
+        .f_expand(folded, false)?
+        .f_contiguous()?;
+    let out: Vec<i64> = axes.iter().map(Axis::out_len).collect();
+    let scales: Vec<Option<f64>> = axes.iter().map(|a| a.torch_scale).collect();
     let picked = upsample_kernel(&probe, kernel, &out, &scales)?;
+    let mut line = picked.shallow_clone();
+    for d in (0..folded.len()).filter(|&d| d != j + 2) {
+        line = line.f_narrow(d as i64, 0, 1)?;
+    }
+    let uniform = picked
+        .f_eq_tensor(&line.f_expand_as(&picked)?)?
+        .f_all()?
+        .f_int64_value(&[])?
+        != 0;
+    if !uniform {
+        return Err(OpError::unsupported(format!(
+            "{} picks different inputs along other axes for an axis resized {} -> {}",
+            kernel.name(),
+            a.in_len(),
+            a.out_len()
+        )));
+    }
     Value {
-        t: picked,
-        dtype: sysnoise_boundary::DType::F64,
+        t: line.f_to_kind(Kind::Int64)?,
+        dtype: sysnoise_boundary::DType::I64,
     }
     .to_i64s()
 }
 
 /// The LibTorch nearest kernel that picks ONNX's source index for every output position of
-/// every resized axis, or why neither does.
+/// every resized axis of the folded input, or why neither does.
 fn nearest_kernel(
+    folded: &[i64],
     axes: &[Axis],
-    transform: CoordinateTransform,
-    rounding: NearestRounding,
+    (transform, rounding): (CoordinateTransform, NearestRounding),
     kind: Kind,
     device: tch::Device,
 ) -> Result<Kernel, OpError> {
-    let onnx: Vec<Vec<i64>> = axes
-        .iter()
-        .map(|a| {
-            (0..a.onnx.out_len)
-                .map(|x| a.onnx.nearest_index(transform, rounding, x).map_or(-1, |i| i as i64))
-                .collect()
-        })
-        .collect();
     let mut mismatches = Vec::new();
     for kernel in [Kernel::Nearest, Kernel::NearestExact] {
         let mut first_mismatch = None;
         for (j, a) in axes.iter().enumerate() {
-            let torch = kernel_indices(axes, j, kernel, kind, device)?;
-            if let Some(x) = (0..onnx[j].len()).find(|&x| torch[x] != onnx[j][x]) {
+            // LibTorch first: it fails cleanly on an output too large to allocate.
+            let torch = kernel_indices(folded, axes, j, kernel, kind, device)?;
+            let onnx = |x: usize| a.onnx.nearest_index(transform, rounding, x).map_or(-1, |i| i as i64);
+            if let Some(x) = (0..torch.len()).find(|&x| torch[x] != onnx(x)) {
                 first_mismatch = Some(format!(
                     "{} picks input {} for output {x} of an axis resized {} -> {}, ONNX input {}",
                     kernel.name(),
                     torch[x],
                     a.in_len(),
                     a.out_len(),
-                    onnx[j][x]
+                    onnx(x)
                 ));
                 break;
             }
@@ -358,6 +394,13 @@ fn nearest_kernel(
 
 fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Value>, OpError> {
     let rank = axes.len();
+    if let Some(a) = axes.iter().find(|a| a.onnx.out_len > i64::MAX as usize) {
+        return Err(OpError::invalid(format!(
+            "an axis of {} samples resized by {} overflows",
+            a.in_len(),
+            a.onnx.scale
+        )));
+    }
     if axes.iter().any(|a| a.in_len() == 0 && a.out_len() > 0) {
         return Err(OpError::invalid("cannot resize an empty axis to a non-empty one"));
     }
@@ -377,9 +420,13 @@ fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Va
             x.dtype
         )));
     }
+    let shape = x.shape();
+    let channels: i64 = shape[..first].iter().product();
+    let mut folded = vec![1, channels];
+    folded.extend(&shape[first..]);
     let kernel = match sampling {
         Sampling::Nearest(transform, rounding) => {
-            nearest_kernel(resized, transform, rounding, x.t.f_kind()?, ctx.env.device)?
+            nearest_kernel(&folded, resized, (transform, rounding), x.t.f_kind()?, ctx.env.device)?
         }
         Sampling::LinearHalfPixel => Kernel::Linear { align_corners: false },
         Sampling::LinearPytorchHalfPixel => {
@@ -399,13 +446,10 @@ fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Va
             Kernel::Linear { align_corners: true }
         }
     };
-    let shape = x.shape();
-    let channels: i64 = shape[..first].iter().product();
-    let mut folded = vec![1, channels];
-    folded.extend(&shape[first..]);
     let out: Vec<i64> = resized.iter().map(|a| a.out_len()).collect();
     let scales: Vec<Option<f64>> = resized.iter().map(|a| a.torch_scale).collect();
-    let t = upsample_kernel(&x.t.f_reshape(&folded)?, kernel, &out, &scales)?;
+    // Contiguous, as the nearest probe was: the same layout takes the same kernel path.
+    let t = upsample_kernel(&x.t.f_contiguous()?.f_reshape(&folded)?, kernel, &out, &scales)?;
     let mut result_shape = shape[..first].to_vec();
     result_shape.extend(&out);
     Ok(vec![ctx.env.like(t.f_reshape(&result_shape)?, x)?])
