@@ -266,18 +266,42 @@ fn upsample(ctx: &Ctx, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> 
     run(ctx, x, &legacy_geometry(&x.shape(), &scales)?, legacy_sampling(ctx)?)
 }
 
-/// LibTorch's upsampling of the last `k` axes of a rank k + 2 tensor.
-fn upsample_kernel(x: &Tensor, kernel: Kernel, out: &[i64], s: &[Option<f64>]) -> Result<Tensor, tch::TchError> {
-    match (kernel, out.len()) {
-        (Kernel::Nearest, 1) => x.f_upsample_nearest1d(out, s[0]),
-        (Kernel::Nearest, 2) => x.f_upsample_nearest2d(out, s[0], s[1]),
-        (Kernel::Nearest, _) => x.f_upsample_nearest3d(out, s[0], s[1], s[2]),
-        (Kernel::NearestExact, 1) => x.f_internal_upsample_nearest_exact1d(out, s[0]),
-        (Kernel::NearestExact, 2) => x.f_internal_upsample_nearest_exact2d(out, s[0], s[1]),
-        (Kernel::NearestExact, _) => x.f_internal_upsample_nearest_exact3d(out, s[0], s[1], s[2]),
-        (Kernel::Linear { align_corners }, 1) => x.f_upsample_linear1d(out, align_corners, s[0]),
-        (Kernel::Linear { align_corners }, 2) => x.f_upsample_bilinear2d(out, align_corners, s[0], s[1]),
-        (Kernel::Linear { align_corners }, _) => x.f_upsample_trilinear3d(out, align_corners, s[0], s[1], s[2]),
+/// One LibTorch upsampling call: the input folded to `[1, C, resized...]` and the resized
+/// axes' output lengths and the scales LibTorch is given. The nearest probes and the real call
+/// share it, so they run with the same arguments.
+struct UpsampleCall {
+    folded: Vec<i64>,
+    out: Vec<i64>,
+    scales: Vec<Option<f64>>,
+}
+
+impl UpsampleCall {
+    /// The call resizing `shape`'s axes from `first` on (the leading ones folded into C).
+    fn new(shape: &[i64], first: usize, resized: &[Axis]) -> UpsampleCall {
+        let channels: i64 = shape[..first].iter().product();
+        let mut folded = vec![1, channels];
+        folded.extend(&shape[first..]);
+        UpsampleCall {
+            folded,
+            out: resized.iter().map(Axis::out_len).collect(),
+            scales: resized.iter().map(|a| a.torch_scale).collect(),
+        }
+    }
+
+    /// LibTorch's upsampling of a folded (rank k + 2) tensor by `kernel`.
+    fn apply(&self, x: &Tensor, kernel: Kernel) -> Result<Tensor, tch::TchError> {
+        let (out, s) = (self.out.as_slice(), self.scales.as_slice());
+        match (kernel, out.len()) {
+            (Kernel::Nearest, 1) => x.f_upsample_nearest1d(out, s[0]),
+            (Kernel::Nearest, 2) => x.f_upsample_nearest2d(out, s[0], s[1]),
+            (Kernel::Nearest, _) => x.f_upsample_nearest3d(out, s[0], s[1], s[2]),
+            (Kernel::NearestExact, 1) => x.f_internal_upsample_nearest_exact1d(out, s[0]),
+            (Kernel::NearestExact, 2) => x.f_internal_upsample_nearest_exact2d(out, s[0], s[1]),
+            (Kernel::NearestExact, _) => x.f_internal_upsample_nearest_exact3d(out, s[0], s[1], s[2]),
+            (Kernel::Linear { align_corners }, 1) => x.f_upsample_linear1d(out, align_corners, s[0]),
+            (Kernel::Linear { align_corners }, 2) => x.f_upsample_bilinear2d(out, align_corners, s[0], s[1]),
+            (Kernel::Linear { align_corners }, _) => x.f_upsample_trilinear3d(out, align_corners, s[0], s[1], s[2]),
+        }
     }
 }
 
@@ -294,43 +318,29 @@ fn exact_integers(kind: Kind) -> Option<i64> {
     }
 }
 
-/// The source indices a LibTorch nearest kernel picks along resized axis `j` of the folded
-/// input (`[1, C, resized...]`), read off a probe holding 0, 1, 2, ... along that axis. The
-/// probe has the input's shape, dtype, layout (contiguous) and device, so LibTorch takes the
+/// The source indices a LibTorch nearest kernel picks along resized axis `j` (of length
+/// `in_len`) of `call`'s folded input, read off a probe holding 0, 1, 2, ... along that axis.
+/// The probe has the input's shape, dtype, layout (contiguous) and device, so LibTorch takes the
 /// same code path as for the input itself: its kernels choose between paths by shape and layout
 /// (a channels-last path special-cases doubling and equal lengths) and compute indices in the
 /// data's op-math type. The picked indices must agree across the probe, not only along a line.
 fn kernel_indices(
-    folded: &[i64],
-    axes: &[Axis],
+    call: &UpsampleCall,
     j: usize,
+    in_len: i64,
     kernel: Kernel,
-    kind: Kind,
-    device: tch::Device,
+    (kind, device): (Kind, tch::Device),
 ) -> Result<Vec<i64>, OpError> {
-    let a = &axes[j];
-    if kind == Kind::Bool {
-        return Err(OpError::unsupported(
-            "nearest Resize of bool: LibTorch has no bool upsampling",
-        ));
-    }
-    if exact_integers(kind).is_some_and(|limit| a.in_len() > limit) {
-        return Err(OpError::unsupported(format!(
-            "nearest Resize of a {}-sample axis in {kind:?}: too long to check LibTorch's indices with a probe of that dtype",
-            a.in_len()
-        )));
-    }
-    let mut line_shape = vec![1i64; folded.len()];
-    line_shape[j + 2] = a.in_len();
-    let probe = Tensor::f_arange(a.in_len(), (kind, device))?
+    let rank = call.folded.len();
+    let mut line_shape = vec![1i64; rank];
+    line_shape[j + 2] = in_len;
+    let probe = Tensor::f_arange(in_len, (kind, device))?
         .f_reshape(&line_shape)?
-        .f_expand(folded, false)?
+        .f_expand(&call.folded, false)?
         .f_contiguous()?;
-    let out: Vec<i64> = axes.iter().map(Axis::out_len).collect();
-    let scales: Vec<Option<f64>> = axes.iter().map(|a| a.torch_scale).collect();
-    let picked = upsample_kernel(&probe, kernel, &out, &scales)?;
+    let picked = call.apply(&probe, kernel)?;
     let mut line = picked.shallow_clone();
-    for d in (0..folded.len()).filter(|&d| d != j + 2) {
+    for d in (0..rank).filter(|&d| d != j + 2) {
         line = line.f_narrow(d as i64, 0, 1)?;
     }
     let uniform = picked
@@ -340,10 +350,9 @@ fn kernel_indices(
         != 0;
     if !uniform {
         return Err(OpError::unsupported(format!(
-            "{} picks different inputs along other axes for an axis resized {} -> {}",
+            "{} picks different inputs along other axes for an axis resized {in_len} -> {}",
             kernel.name(),
-            a.in_len(),
-            a.out_len()
+            call.out[j]
         )));
     }
     Value {
@@ -356,18 +365,31 @@ fn kernel_indices(
 /// The LibTorch nearest kernel that picks ONNX's source index for every output position of
 /// every resized axis of the folded input, or why neither does.
 fn nearest_kernel(
-    folded: &[i64],
+    call: &UpsampleCall,
     axes: &[Axis],
     (transform, rounding): (CoordinateTransform, NearestRounding),
-    kind: Kind,
-    device: tch::Device,
+    (kind, device): (Kind, tch::Device),
 ) -> Result<Kernel, OpError> {
+    if kind == Kind::Bool {
+        return Err(OpError::unsupported(
+            "nearest Resize of bool: LibTorch has no bool upsampling",
+        ));
+    }
+    if let Some(a) = axes
+        .iter()
+        .find(|a| exact_integers(kind).is_some_and(|limit| a.in_len() > limit))
+    {
+        return Err(OpError::unsupported(format!(
+            "nearest Resize of a {}-sample axis in {kind:?}: too long to check LibTorch's indices with a probe of that dtype",
+            a.in_len()
+        )));
+    }
     let mut mismatches = Vec::new();
     for kernel in [Kernel::Nearest, Kernel::NearestExact] {
         let mut first_mismatch = None;
         for (j, a) in axes.iter().enumerate() {
             // LibTorch first: it fails cleanly on an output too large to allocate.
-            let torch = kernel_indices(folded, axes, j, kernel, kind, device)?;
+            let torch = kernel_indices(call, j, a.in_len(), kernel, (kind, device))?;
             let onnx = |x: usize| a.onnx.nearest_index(transform, rounding, x).map_or(-1, |i| i as i64);
             if let Some(x) = (0..torch.len()).find(|&x| torch[x] != onnx(x)) {
                 first_mismatch = Some(format!(
@@ -421,12 +443,10 @@ fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Va
         )));
     }
     let shape = x.shape();
-    let channels: i64 = shape[..first].iter().product();
-    let mut folded = vec![1, channels];
-    folded.extend(&shape[first..]);
+    let call = UpsampleCall::new(&shape, first, resized);
     let kernel = match sampling {
         Sampling::Nearest(transform, rounding) => {
-            nearest_kernel(&folded, resized, (transform, rounding), x.t.f_kind()?, ctx.env.device)?
+            nearest_kernel(&call, resized, (transform, rounding), (x.t.f_kind()?, ctx.env.device))?
         }
         Sampling::LinearHalfPixel => Kernel::Linear { align_corners: false },
         Sampling::LinearPytorchHalfPixel => {
@@ -446,11 +466,9 @@ fn run(ctx: &Ctx, x: &Value, axes: &[Axis], sampling: Sampling) -> Result<Vec<Va
             Kernel::Linear { align_corners: true }
         }
     };
-    let out: Vec<i64> = resized.iter().map(|a| a.out_len()).collect();
-    let scales: Vec<Option<f64>> = resized.iter().map(|a| a.torch_scale).collect();
     // Contiguous, as the nearest probe was: the same layout takes the same kernel path.
-    let t = upsample_kernel(&x.t.f_contiguous()?.f_reshape(&folded)?, kernel, &out, &scales)?;
+    let t = call.apply(&x.t.f_contiguous()?.f_reshape(&call.folded)?, kernel)?;
     let mut result_shape = shape[..first].to_vec();
-    result_shape.extend(&out);
+    result_shape.extend(&call.out);
     Ok(vec![ctx.env.like(t.f_reshape(&result_shape)?, x)?])
 }
