@@ -17,6 +17,7 @@ pub mod fonts;
 pub mod fuzz;
 pub mod guard;
 pub mod inputs;
+pub mod machine;
 pub mod metrics;
 pub mod noise;
 pub mod npy;

@@ -40,6 +40,18 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
         test_only: false,
     },
     RuntimeInfo {
+        name: "emulated-ort-avx2",
+        description: "ONNX Runtime's CPU int8 arithmetic on AVX2 / AVX-512BW without VNNI (u8×s8 pairs saturate to int16), emulated by the reference",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
+        name: "emulated-ort-vnni",
+        description: "ONNX Runtime's CPU int8 arithmetic with VNNI / AMX / on aarch64 (exact int32), emulated by the reference",
+        default: false,
+        test_only: false,
+    },
+    RuntimeInfo {
         name: "ort-O0",
         description: "ONNX Runtime with graph optimisations disabled",
         default: false,
@@ -192,6 +204,16 @@ pub fn build(name: &str) -> Result<Box<dyn Runtime>, EngineError> {
     };
     match name {
         "reference" => Ok(Box::new(Reference)),
+        "emulated-ort-avx2" | "emulated-ort-vnni" => {
+            let (_, accumulation) = crate::noise::ort_int8::RUNTIMES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .expect("listed");
+            Ok(Box::new(crate::noise::ort_int8::EmulatedOrtInt8::new(
+                name,
+                *accumulation,
+            )))
+        }
         "ort" => ort(OptLevel::All, 1, Provider::Cpu),
         "ort-O0" => ort(OptLevel::Disabled, 1, Provider::Cpu),
         "ort-O1" => ort(OptLevel::Basic, 1, Provider::Cpu),

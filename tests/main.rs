@@ -11,6 +11,7 @@ mod cli;
 mod compare;
 mod conformance;
 mod fuzz;
+mod int8_isa;
 mod noise_bench;
 mod noise_bench_detect;
 mod noise_bench_ocr;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod colour;
 pub mod decode;
 pub mod fmnist;
+pub mod ort_int8;
 pub mod postprocess;
 pub mod quantise;
 pub mod resize;

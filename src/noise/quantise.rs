@@ -106,7 +106,7 @@ fn changed_before_qdq_opset(op_type: &str, version: i64) -> bool {
     }
 }
 
-fn is_default_domain(node: &NodeProto) -> bool {
+pub(crate) fn is_default_domain(node: &NodeProto) -> bool {
     node.domain.is_empty() || node.domain == "ai.onnx"
 }
 
@@ -182,7 +182,7 @@ fn float_attribute(node: &NodeProto, name: &str, default: f32) -> f32 {
         .map_or(default, |a| a.f)
 }
 
-fn int_attribute(node: &NodeProto, name: &str, default: i64) -> i64 {
+pub(crate) fn int_attribute(node: &NodeProto, name: &str, default: i64) -> i64 {
     node.attribute
         .iter()
         .find(|a| a.name == name && a.r#type == attribute_type::INT)
@@ -380,10 +380,10 @@ fn qdq_node(op_type: &str, name: String, inputs: [&str; 3], output: &str, axis: 
 }
 
 /// Names already used in the graph; new ones must not collide.
-struct Names(HashSet<String>);
+pub(crate) struct Names(HashSet<String>);
 
 impl Names {
-    fn of(graph: &GraphProto) -> Names {
+    pub(crate) fn of(graph: &GraphProto) -> Names {
         let mut names = HashSet::new();
         read_names(graph, &mut names);
         names.extend(
@@ -398,7 +398,7 @@ impl Names {
         Names(names)
     }
 
-    fn fresh(&mut self, name: String) -> Result<String, EngineError> {
+    pub(crate) fn fresh(&mut self, name: String) -> Result<String, EngineError> {
         if self.0.insert(name.clone()) {
             Ok(name)
         } else {
@@ -847,7 +847,7 @@ pub fn expand_qdq(model: &Model) -> Result<Model, EngineError> {
     Ok(out)
 }
 
-fn op(op_type: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+pub(crate) fn op(op_type: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
         input: inputs.iter().map(|s| s.to_string()).collect(),
         output: vec![output.to_string()],

@@ -4,6 +4,7 @@
 //! Adapters depend on this crate only; this crate depends on no runtime and not on the engine.
 
 pub mod builder;
+pub mod cpu;
 pub mod error;
 pub mod float8;
 pub mod model;
@@ -14,6 +15,7 @@ pub mod tensor;
 pub mod testkit;
 
 pub use builder::{GraphBuilder, attr};
+pub use cpu::{Cpu, U8S8Accumulation};
 pub use error::{BoundaryError, RuntimeError};
 pub use float8::Float8Format;
 pub use model::{IoSpec, Model, tensor_from_pb, tensor_value_info};

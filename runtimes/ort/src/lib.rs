@@ -2,6 +2,7 @@
 //! library comes from the PyPI `onnxruntime` wheel and is found at run time).
 
 mod convert;
+mod int8;
 mod library;
 mod provider;
 mod tf32;
@@ -13,6 +14,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use sysnoise_boundary::builder::GraphBuilder;
 use sysnoise_boundary::{DType, Model, NamedTensors, Runtime, RuntimeError, Session, Tensor};
 
+pub use int8::u8s8_accumulation;
 pub use library::{INSTALL_HINT, find_library, loaded_path};
 pub use provider::{
     CudaOptions, GPU_INSTALL_HINT, Provider, TensorRtOptions, TrtPrecision, is_native_calibration_table,

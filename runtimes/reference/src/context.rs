@@ -1,7 +1,7 @@
 //! `OpContext`: what a kernel sees of its node (attributes with defaults, opset, inputs).
 
-use sysnoise_boundary::Tensor;
 use sysnoise_boundary::onnx::{AttributeProto, NodeProto};
+use sysnoise_boundary::{Tensor, U8S8Accumulation};
 
 use crate::error::OpError;
 use crate::value::Value;
@@ -11,9 +11,21 @@ pub struct OpContext<'a> {
     pub node: &'a NodeProto,
     /// Opset version of the node's domain in the model.
     pub opset: i64,
+    /// How integer convolutions and products accumulate u8 × s8 products (exact, as the spec
+    /// says, unless the session emulates a CPU kernel that does otherwise).
+    pub u8s8: U8S8Accumulation,
 }
 
 impl<'a> OpContext<'a> {
+    /// A node at an opset, with the specification's exact integer arithmetic.
+    pub fn new(node: &'a NodeProto, opset: i64) -> OpContext<'a> {
+        OpContext {
+            node,
+            opset,
+            u8s8: U8S8Accumulation::Exact,
+        }
+    }
+
     pub fn attr(&self, name: &str) -> Option<&'a AttributeProto> {
         self.node.attribute.iter().find(|a| a.name == name)
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use sysnoise_boundary::model::normalise_domain;
-use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor};
+use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor, U8S8Accumulation};
 
 use crate::context::OpContext;
 use crate::error::OpError;
@@ -33,32 +33,40 @@ impl Runtime for Reference {
     }
 
     fn prepare(&self, model: &Model) -> Result<Box<dyn Session>, RuntimeError> {
-        let opset = model.opset("").unwrap_or(1);
-        for node in &model.graph().node {
-            let at = || node_label(node);
-            if !normalise_domain(&node.domain).is_empty() {
-                return Err(
-                    RuntimeError::unsupported(NAME, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
-                );
-            }
-            if registry().get(&node.op_type).is_none() {
-                return Err(
-                    RuntimeError::unsupported(NAME, format!("no reference kernel for {}", node.op_type)).at(at()),
-                );
-            }
-        }
-        let mut constants = HashMap::new();
-        for init in &model.graph().initializer {
-            let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
-            let value = Value::from_tensor(&tensor).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
-            constants.insert(init.name.clone(), value);
-        }
-        Ok(Box::new(ReferenceSession {
-            model: Arc::new(model.clone()),
-            constants,
-            opset,
-        }))
+        prepare_with(model, NAME, U8S8Accumulation::Exact)
     }
+}
+
+/// A reference session that reports errors as `runtime` and accumulates the u8 × s8 products
+/// of ConvInteger / MatMulInteger as `u8s8` says: the exact arithmetic of the specification,
+/// or a CPU kernel's (sysnoise's emulations of ONNX Runtime's int8 kernels use this).
+pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Result<Box<dyn Session>, RuntimeError> {
+    let name = runtime.to_string();
+    let opset = model.opset("").unwrap_or(1);
+    for node in &model.graph().node {
+        let at = || node_label(node);
+        if !normalise_domain(&node.domain).is_empty() {
+            return Err(
+                RuntimeError::unsupported(&name, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
+            );
+        }
+        if registry().get(&node.op_type).is_none() {
+            return Err(RuntimeError::unsupported(&name, format!("no reference kernel for {}", node.op_type)).at(at()));
+        }
+    }
+    let mut constants = HashMap::new();
+    for init in &model.graph().initializer {
+        let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(&name, e.to_string()))?;
+        let value = Value::from_tensor(&tensor).map_err(|e| RuntimeError::unsupported(&name, e.to_string()))?;
+        constants.insert(init.name.clone(), value);
+    }
+    Ok(Box::new(ReferenceSession {
+        model: Arc::new(model.clone()),
+        constants,
+        opset,
+        name,
+        u8s8,
+    }))
 }
 
 /// A node's name, or `op_type#index`-style fallback when it has none.
@@ -74,6 +82,9 @@ struct ReferenceSession {
     model: Arc<Model>,
     constants: HashMap<String, Value>,
     opset: i64,
+    /// The runtime name errors carry.
+    name: String,
+    u8s8: U8S8Accumulation,
 }
 
 impl ReferenceSession {
@@ -81,7 +92,7 @@ impl ReferenceSession {
     fn evaluate(&self, inputs: &[(String, Tensor)]) -> Result<HashMap<String, Value>, RuntimeError> {
         let mut values = self.constants.clone();
         for (name, tensor) in inputs {
-            let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(NAME, e.to_string()))?;
+            let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(&self.name, e.to_string()))?;
             values.insert(name.clone(), value);
         }
         for node in &self.model.graph().node {
@@ -94,7 +105,8 @@ impl ReferenceSession {
                         Ok(None)
                     } else {
                         values.get(name).cloned().map(Some).ok_or_else(|| {
-                            RuntimeError::failed(NAME, format!("input '{name}' is not defined")).at(node_label(node))
+                            RuntimeError::failed(&self.name, format!("input '{name}' is not defined"))
+                                .at(node_label(node))
                         })
                     }
                 })
@@ -102,11 +114,12 @@ impl ReferenceSession {
             let ctx = OpContext {
                 node,
                 opset: self.opset,
+                u8s8: self.u8s8,
             };
             let outputs = kernel(&ctx, &args).map_err(|e| {
                 let err = match e {
-                    OpError::Unsupported(m) => RuntimeError::unsupported(NAME, format!("{}: {m}", node.op_type)),
-                    OpError::Invalid(m) => RuntimeError::failed(NAME, format!("{}: {m}", node.op_type)),
+                    OpError::Unsupported(m) => RuntimeError::unsupported(&self.name, format!("{}: {m}", node.op_type)),
+                    OpError::Invalid(m) => RuntimeError::failed(&self.name, format!("{}: {m}", node.op_type)),
                 };
                 err.at(node_label(node))
             })?;
@@ -130,7 +143,7 @@ impl Session for ReferenceSession {
             .map(|o| {
                 let value = values
                     .remove(&o.name)
-                    .ok_or_else(|| RuntimeError::failed(NAME, format!("output '{}' was not produced", o.name)))?;
+                    .ok_or_else(|| RuntimeError::failed(&self.name, format!("output '{}' was not produced", o.name)))?;
                 Ok((o.name.clone(), value.to_tensor()))
             })
             .collect()

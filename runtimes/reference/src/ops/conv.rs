@@ -1,7 +1,7 @@
 //! Reference kernels: N-D convolution (Conv, ConvInteger) with groups, strides, dilations, pads and auto_pad.
 
 use ndarray::{Array2, Array3, ArrayD, IxDyn, s};
-use sysnoise_boundary::DType;
+use sysnoise_boundary::{DType, U8S8Accumulation};
 
 use super::Registry;
 use crate::broadcast::zip2;
@@ -106,7 +106,11 @@ pub(super) fn position_map(win: &Window, pad_begin: &[i64], from: &[usize], to: 
 /// A convolution's output spatial shape and begin pads, from `auto_pad` and `pads`.
 /// SAME_UPPER / SAME_LOWER aim at `ceil(in / stride)` outputs, padding `total` split in
 /// halves with the odd one at the end (UPPER) or the beginning (LOWER).
-fn conv_geometry(ctx: &OpContext, win: &Window, in_dims: &[usize]) -> Result<(Vec<usize>, Vec<i64>), OpError> {
+pub(super) fn conv_geometry(
+    ctx: &OpContext,
+    win: &Window,
+    in_dims: &[usize],
+) -> Result<(Vec<usize>, Vec<i64>), OpError> {
     let n = in_dims.len();
     let auto_pad = ctx.string("auto_pad", "NOTSET");
     let (mut begin, mut end) = explicit_pads(ctx, n)?;
@@ -225,6 +229,11 @@ fn conv(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
 /// per output channel), in int32. Padding is zero after the shift, i.e. the zero point before.
 /// The sums are exact in f64 for 8-bit operands.
 fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    if ctx.u8s8 == U8S8Accumulation::SaturatingPairs
+        && super::pmaddubsw::applies(ctx.input(inputs, 0)?, ctx.input(inputs, 1)?)
+    {
+        return super::pmaddubsw::conv_integer(ctx, inputs);
+    }
     let x = shift(ctx.input(inputs, 0)?, ctx.optional_input(inputs, 2))?;
     let w = shift(ctx.input(inputs, 1)?, ctx.optional_input(inputs, 3))?;
     let y = convolve(ctx, &x, &w, None)?;
@@ -271,7 +280,7 @@ mod tests {
                 }],
                 ..Default::default()
             };
-            let ctx = OpContext { node: &node, opset: 22 };
+            let ctx = OpContext::new(&node, 22);
             conv_geometry(&ctx, &win, &[4]).unwrap()
         };
         assert_eq!(begin_for("SAME_UPPER"), (vec![4], vec![0]));

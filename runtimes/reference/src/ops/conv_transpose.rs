@@ -146,10 +146,10 @@ mod tests {
             dilations: vec![1],
         };
         let n = node(vec![ints("output_shape", &[10])]);
-        let ctx = OpContext { node: &n, opset: 22 };
+        let ctx = OpContext::new(&n, 22);
         assert_eq!(geometry(&ctx, &win, &[3]).unwrap(), (vec![10], vec![0]));
         let n = node(vec![ints("output_shape", &[7])]);
-        let ctx = OpContext { node: &n, opset: 22 };
+        let ctx = OpContext::new(&n, 22);
         assert_eq!(geometry(&ctx, &win, &[3]).unwrap(), (vec![7], vec![1]));
     }
 
@@ -168,7 +168,7 @@ mod tests {
             dilations: vec![1, 1],
         };
         let n = node(vec![ints("pads", &[1, 1, 1, 1]), ints("output_padding", &[1, 0])]);
-        let ctx = OpContext { node: &n, opset: 22 };
+        let ctx = OpContext::new(&n, 22);
         assert_eq!(geometry(&ctx, &win, &[3, 3]).unwrap(), (vec![6, 5], vec![1, 1]));
     }
 }

@@ -1,7 +1,7 @@
 //! Reference kernels: matrix products (MatMul with numpy batching, Gemm, MatMulInteger).
 
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn};
-use sysnoise_boundary::DType;
+use sysnoise_boundary::{DType, U8S8Accumulation};
 
 use super::Registry;
 use crate::broadcast::{broadcast_shape, zip2};
@@ -146,6 +146,11 @@ fn gemm(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
 /// MatMulInteger: `(A - a_zero_point) x (B - b_zero_point)` in int32. A 1-D a_zero_point is
 /// per row of A (one per M), a 1-D b_zero_point per column of B (one per N).
 fn matmul_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    if ctx.u8s8 == U8S8Accumulation::SaturatingPairs
+        && super::pmaddubsw::applies(ctx.input(inputs, 0)?, ctx.input(inputs, 1)?)
+    {
+        return super::pmaddubsw::matmul_integer(ctx, inputs);
+    }
     let a = ctx.input(inputs, 0)?.to_i64();
     let b = ctx.input(inputs, 1)?.to_i64();
     let a_zp = ctx.optional_input(inputs, 2).map(Value::to_i64);

@@ -20,6 +20,7 @@ mod gather;
 mod matmul;
 mod normalization;
 mod pad;
+mod pmaddubsw;
 mod pool;
 mod reduce;
 mod reshape;

@@ -510,7 +510,7 @@ mod tests {
             output: (0..count).map(|i| format!("out{i}")).collect(),
             ..Default::default()
         };
-        let ctx = OpContext { node: &node, opset: 22 };
+        let ctx = OpContext::new(&node, 22);
         let kernel: crate::ops::Kernel = match op {
             "RNN" => rnn,
             "GRU" => gru,
@@ -876,13 +876,13 @@ mod tests {
             output: vec![String::new(), "Y_h".into()],
             ..Default::default()
         };
-        let ctx = OpContext { node: &node, opset: 22 };
+        let ctx = OpContext::new(&node, 22);
         assert_eq!(rnn(&ctx, &inputs).unwrap().len(), 2);
         let one = NodeProto {
             output: vec!["Y".into()],
             ..node.clone()
         };
-        assert_eq!(rnn(&OpContext { node: &one, opset: 22 }, &inputs).unwrap().len(), 1);
+        assert_eq!(rnn(&OpContext::new(&one, 22), &inputs).unwrap().len(), 1);
 
         let bad_activations = vec![
             int_attr("hidden_size", 1),
