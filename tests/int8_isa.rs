@@ -99,6 +99,10 @@ fn ort_here_equals_the_emulation_of_the_kernels_this_cpu_selects() {
     let (model, images) = fixture();
     let cpu = Cpu::here();
     let emulation = EmulatedOrtInt8::for_cpu(cpu);
+    // scripts/test_cpus.sh runs this test under qemu with a CPU model whose kernels it names.
+    if let Ok(expected) = std::env::var("SYSNOISE_EXPECT_ORT_INT8") {
+        assert_eq!(emulation.name(), expected, "{}", cpu.summary());
+    }
     let ort = sysnoise::registry::build("ort").unwrap_or_else(|e| panic!("{e}"));
     let (by_ort, by_emulation) = (
         levels(ort.as_ref(), &model, &images),
