@@ -5,7 +5,8 @@
 #   2. the ONNX backend node tests materialised once into the user's cache dir;
 #   3. Debian's dataset-fashion-mnist (the SysNoise benchmark's labelled test set), with apt-get;
 #   4. the SysNoise benchmark's models, photos and text lines (scripts/prepare_bench.sh);
-#   5. LibTorch 2.11.0 from the PyPI torch wheel (scripts/setup_libtorch.sh).
+#   5. LibTorch 2.11.0 from the PyPI torch wheel (scripts/setup_libtorch.sh);
+#   and Debian's qemu-user (scripts/test_cpus.sh's emulated AVX2-only CPU).
 # Everything comes from PyPI and Debian; nothing is downloaded from anywhere else. Re-running is
 # cheap.
 set -euo pipefail
@@ -62,6 +63,18 @@ else
     $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null
   else
     say "Fashion-MNIST missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"; exit 2
+  fi
+fi
+
+# qemu-user: test_cpus.sh runs the int8 tests on an emulated AVX2-only CPU (x86-64 hosts).
+if [ "$(uname -m)" = x86_64 ] && ! command -v qemu-x86_64 >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null && { [ -z "$sudo" ] || command -v sudo >/dev/null; }; then
+    say "installing Debian's qemu-user with apt-get (the tests' second CPU kind: AVX2 without VNNI)"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user >/dev/null
+  else
+    say "qemu-user missing: install Debian's qemu-user (apt-get install qemu-user) for scripts/test_cpus.sh"
   fi
 fi
 

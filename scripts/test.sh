@@ -12,3 +12,5 @@ echo "sysnoise: running the tests (the first build compiles tract and takes seve
 # report themselves unavailable with the reason.
 export $("$root/scripts/setup_libtorch.sh" 2>/dev/null)
 cargo test --workspace --features torch,cuda,tensorrt "$@"
+# The same int8 expectations on a second CPU kind (AVX2 without VNNI, emulated by qemu-user).
+"$root/scripts/test_cpus.sh"
