@@ -7,6 +7,7 @@ use serde::Serialize;
 use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Tensor};
 
 use crate::error::EngineError;
+use crate::machine::{Machine, isa_dependence};
 
 use crate::metrics::{Metrics, compare as measure};
 use crate::pernode::{self, Culprit};
@@ -83,6 +84,11 @@ pub struct CompareReport {
     /// With `--per-node` and a divergence but no single node beyond tolerance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_node_note: Option<String>,
+    /// The machine the runtimes ran on (CPU model and ISA features).
+    pub machine: Machine,
+    /// Runtimes whose results on this model depend on the CPU's instruction set, and how.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub isa_notes: Vec<String>,
 }
 
 impl CompareReport {
@@ -285,6 +291,7 @@ pub fn compare(
         .map(|r| r.name.clone())
         .collect();
     let baseline = judgement.baseline;
+    let machine = Machine::here();
     let mut report = CompareReport {
         model: options.model_label.clone(),
         inputs: options.inputs_label.clone(),
@@ -296,6 +303,12 @@ pub fn compare(
         outputs: judgement.outputs,
         culprit: None,
         per_node_note: None,
+        isa_notes: runs
+            .iter()
+            .filter(|run| run.outputs.is_ok())
+            .filter_map(|run| isa_dependence(model, &run.name, &machine))
+            .collect(),
+        machine,
     };
     if options.per_node && report.diverges() {
         let baseline_rt = runtimes[baseline].as_ref();

@@ -12,11 +12,14 @@ pub struct Machine {
     pub arch: String,
     pub cpu: String,
     /// The reported features this CPU has (`/proc/cpuinfo` names: avx2, avx512_vnni, ...).
+    #[serde(default)]
     pub isa: Vec<String>,
     /// The reported features it lacks.
+    #[serde(default)]
     pub isa_missing: Vec<String>,
     /// How ONNX Runtime's CPU kernels accumulate u8 × s8 products here (its int8 Conv, MatMul
     /// and Gemm): the one result-changing dispatch sysnoise knows of.
+    #[serde(default)]
     pub ort_int8: String,
     pub sysnoise: String,
 }

@@ -143,8 +143,9 @@ enum Command {
     /// child process of its own, so a crashing library or a process-wide setting such as
     /// TensorRT's TF32 switch decides only its own line).
     Runtimes {
-        /// Print the list as JSON: objects with name, default, description and availability
-        /// ({state: available, version} or {state: unavailable, reason, install}).
+        /// Print the list as JSON: {machine: {os, arch, cpu, isa, isa_missing, ort_int8,
+        /// sysnoise}, runtimes: [objects with name, default, description and availability
+        /// ({state: available, version} or {state: unavailable, reason, install})]}.
         #[arg(long)]
         json: bool,
         /// Check one runtime in this process and print its state as JSON (internal).
@@ -751,6 +752,7 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
     }
     let started = std::time::Instant::now();
     let mut report = output::BenchReport {
+        machine: sysnoise::machine::Machine::here(),
         runtimes: Default::default(),
         tasks: Vec::new(),
     };
@@ -774,6 +776,7 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        println!("machine: {}", report.machine.summary());
         println!("{}", output::paper_table(&report));
         for task in &report.tasks {
             println!("\n{} — Δ = {}", task.task, task.metric);
@@ -1009,6 +1012,10 @@ fn list_runtimes(json: bool, check: Option<String>) -> anyhow::Result<ExitCode> 
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().context("cannot find the sysnoise executable to check runtimes with")?;
+    let machine = sysnoise::machine::Machine::here();
+    if !json {
+        println!("machine: {}\n", machine.summary());
+    }
     let mut rows = Vec::new();
     for info in registry::RUNTIMES.iter().filter(|r| !r.test_only) {
         let state = availability::check_isolated(&exe, info.name, std::time::Duration::from_secs(120));
@@ -1021,7 +1028,7 @@ fn list_runtimes(json: bool, check: Option<String>) -> anyhow::Result<ExitCode> 
                     format!("UNAVAILABLE: {reason}\n    how to install: {install}")
                 }
             };
-            println!("{:<16} {:<8} {:<72} {state}", info.name, default, info.description);
+            println!("{:<18} {:<8} {:<72} {state}", info.name, default, info.description);
         }
         rows.push(serde_json::json!({
             "name": info.name,
@@ -1031,7 +1038,8 @@ fn list_runtimes(json: bool, check: Option<String>) -> anyhow::Result<ExitCode> 
         }));
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let listing = serde_json::json!({ "machine": machine, "runtimes": rows });
+        println!("{}", serde_json::to_string_pretty(&listing)?);
     }
     Ok(ExitCode::SUCCESS)
 }

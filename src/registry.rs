@@ -41,13 +41,13 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     },
     RuntimeInfo {
         name: "emulated-ort-avx2",
-        description: "ONNX Runtime's CPU int8 arithmetic on AVX2 / AVX-512BW without VNNI (u8×s8 pairs saturate to int16), emulated by the reference",
+        description: "ORT's CPU int8 on AVX2 / AVX-512BW without VNNI (pairs saturate), emulated",
         default: false,
         test_only: false,
     },
     RuntimeInfo {
         name: "emulated-ort-vnni",
-        description: "ONNX Runtime's CPU int8 arithmetic with VNNI / AMX / on aarch64 (exact int32), emulated by the reference",
+        description: "ORT's CPU int8 with VNNI / AMX / on aarch64 (exact int32), emulated",
         default: false,
         test_only: false,
     },

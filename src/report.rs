@@ -97,8 +97,9 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "model   {}", report.model);
     let _ = writeln!(out, "inputs  {}", report.inputs);
+    let _ = writeln!(out, "machine {}", report.machine.summary());
     for rt in &report.runtimes {
-        let _ = write!(out, "runtime {:<12} {}", rt.name, rt.version);
+        let _ = write!(out, "runtime {:<17} {}", rt.name, rt.version);
         if let Some(message) = &rt.message {
             let first = message.lines().next().unwrap_or("");
             let _ = write!(out, "  [{}: {}]", verdict_word(rt.verdict), truncate(first, 160));
@@ -195,6 +196,9 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
     }
     if let Some(note) = &report.per_node_note {
         let _ = writeln!(out, "\nper-node: {note}");
+    }
+    for note in &report.isa_notes {
+        let _ = writeln!(out, "\nCPU-dependent: {note}");
     }
     let summary = if report.diverges() {
         format!(

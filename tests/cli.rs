@@ -51,13 +51,24 @@ fn builtin_matmul_agrees_in_f32_and_bf16_diverges() {
     }
 }
 
-/// `runtimes --json` lists every runtime with its state; each is checked in its own process,
-/// and one without its library or device says why and how to get it.
+/// `runtimes --json` names the machine's CPU and ISA and lists every runtime with its state;
+/// each is checked in its own process, and one without its library or device says why and how
+/// to get it.
 #[test]
 fn runtimes_json_says_which_runtime_works_here_and_why_not() {
     let out = sysnoise(&["runtimes", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let listing: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cpu = sysnoise_boundary::Cpu::here();
+    assert_eq!(listing["machine"]["cpu"], cpu.model.as_str());
+    assert_eq!(listing["machine"]["isa"], serde_json::json!(cpu.present()));
+    assert_eq!(listing["machine"]["isa_missing"], serde_json::json!(cpu.absent()));
+    let int8 = sysnoise_ort::u8s8_accumulation(cpu).describe();
+    assert_eq!(listing["machine"]["ort_int8"], int8);
+    let rows = listing["runtimes"].as_array().unwrap();
+    for name in ["emulated-ort-avx2", "emulated-ort-vnni"] {
+        assert!(rows.iter().any(|r| r["name"] == name), "{name} missing");
+    }
     let state = |name: &str| {
         rows.iter()
             .find(|r| r["name"] == name)

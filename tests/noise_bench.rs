@@ -87,6 +87,7 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
         Family::CeilMode,
         Family::Upsample,
         Family::Precision,
+        Family::Isa,
         Family::Runtime,
     ];
     let result = bench::run_task(&mnist, &common::bench_options(&families, 2)).unwrap();
@@ -127,6 +128,35 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
             "{label} should diverge more than FP16"
         );
     }
+    // The instruction set: ORT's INT8 here equals the emulation of the kernels this CPU selects
+    // (same outputs, so the same flips); the two emulations differ from each other (per-channel
+    // weights reach ±127, where pairs of u8 × s8 products pass int16's range).
+    let here = sysnoise::noise::ort_int8::EmulatedOrtInt8::for_cpu(sysnoise_boundary::Cpu::here());
+    let on_ort = get("precision:int8-per-channel");
+    let emulated = get(&format!(
+        "isa:int8-per-channel@{}",
+        sysnoise_boundary::Runtime::name(&here)
+    ));
+    assert!(emulated.skipped.is_none(), "{emulated:?}");
+    assert_eq!((on_ort.flip_rate, on_ort.delta), (emulated.flip_rate, emulated.delta));
+    assert!(
+        on_ort.isa_note.as_deref().is_some_and(|n| n.contains("CPU")),
+        "{on_ort:?}"
+    );
+    assert!(
+        emulated.isa_note.is_none(),
+        "an emulation does not depend on the host CPU"
+    );
+    let (avx2, vnni) = (
+        get("isa:int8-per-channel@emulated-ort-avx2"),
+        get("isa:int8-per-channel@emulated-ort-vnni"),
+    );
+    // (Per-layer values expose every node output, which stops ORT and the emulation from fusing
+    // Q/DQ into integer kernels: the divergence link cannot see this; the outputs do.)
+    assert!(
+        avx2.confidence_drop > vnni.confidence_drop && avx2.flip_rate >= vnni.flip_rate,
+        "{avx2:?} vs {vnni:?}"
+    );
     let tract = get("runtime:tract");
     assert!(tract.skipped.is_none() && tract.flip_rate <= 0.01, "{tract:?}");
     // The stacked configuration includes the ceil flip, so it flips at least as much.
@@ -136,6 +166,7 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
     // The report files: JSON, Markdown with the paper table, PNG + SVG plots.
     let dir = tempfile::tempdir().unwrap();
     let report = output::BenchReport {
+        machine: sysnoise::machine::Machine::here(),
         runtimes: Default::default(),
         tasks: vec![result],
     };
@@ -161,6 +192,8 @@ fn fashion_mnist_inference_noise_ceil_mode_precision_runtime() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["tasks"][0]["task"], "fashion-mnist");
+    assert_eq!(json["machine"]["cpu"], sysnoise_boundary::Cpu::here().model.as_str());
+    assert!(md.contains("Measured on "), "{md}");
 }
 
 #[test]

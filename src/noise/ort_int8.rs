@@ -59,10 +59,13 @@ impl Runtime for EmulatedOrtInt8 {
     }
 
     fn version(&self) -> String {
+        let kernels = match self.accumulation {
+            U8S8Accumulation::SaturatingPairs => "pmaddubsw",
+            U8S8Accumulation::Exact => "exact",
+        };
         format!(
-            "sysnoise-reference {} emulating ONNX Runtime 1.32's CPU int8 kernels ({})",
-            env!("CARGO_PKG_VERSION"),
-            self.accumulation.describe()
+            "sysnoise-reference {}, ORT 1.32 int8 {kernels}",
+            env!("CARGO_PKG_VERSION")
         )
     }
 

@@ -98,18 +98,22 @@ pub enum Family {
     CeilMode,
     Upsample,
     Precision,
+    /// The CPU's instruction set: the same INT8 model on emulations of ONNX Runtime's int8
+    /// kernels of two CPU kinds (AVX2 `pmaddubsw`, VNNI), so it shows on any machine.
+    Isa,
     Runtime,
     PostProcess,
 }
 
 impl Family {
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Family::Decoder,
         Family::Resize,
         Family::Colour,
         Family::CeilMode,
         Family::Upsample,
         Family::Precision,
+        Family::Isa,
         Family::Runtime,
         Family::PostProcess,
     ];
@@ -122,6 +126,7 @@ impl Family {
             Family::CeilMode => "ceil-mode",
             Family::Upsample => "upsample",
             Family::Precision => "precision",
+            Family::Isa => "isa",
             Family::Runtime => "runtime",
             Family::PostProcess => "post-process",
         }
@@ -301,6 +306,10 @@ impl SystemConfig {
                 }
             }
             Knob::Precision(precision) => config.precision = *precision,
+            Knob::Int8Kernels(granularity, runtime) => {
+                config.precision = Precision::Int8(*granularity);
+                config.runtime = runtime.clone();
+            }
             Knob::Runtime(runtime) => config.runtime = runtime.clone(),
             Knob::PostProcess(change) => change.apply(&mut config.postprocess),
         }
@@ -317,6 +326,9 @@ pub enum Knob {
     Colour(ColourPipeline),
     Rewrite(Rewrite),
     Precision(Precision),
+    /// INT8 on an emulation of ORT's int8 kernels (a registry runtime: `emulated-ort-avx2`,
+    /// `emulated-ort-vnni`).
+    Int8Kernels(Granularity, String),
     Runtime(String),
     PostProcess(PostProcessChange),
 }
@@ -330,6 +342,7 @@ impl Knob {
             Knob::Rewrite(Rewrite::CeilModeFlip) => Family::CeilMode,
             Knob::Rewrite(Rewrite::ResizeModeSwap) => Family::Upsample,
             Knob::Rewrite(Rewrite::Fp16 { .. }) | Knob::Precision(_) => Family::Precision,
+            Knob::Int8Kernels(..) => Family::Isa,
             Knob::Runtime(_) => Family::Runtime,
             Knob::PostProcess(_) => Family::PostProcess,
         }
@@ -348,6 +361,7 @@ impl Knob {
             }
             .to_string(),
             Knob::Precision(precision) => precision.to_string(),
+            Knob::Int8Kernels(granularity, runtime) => format!("int8-{}@{runtime}", granularity.name()),
             Knob::Runtime(runtime) => runtime.clone(),
             Knob::PostProcess(change) => change.name().to_string(),
         };
@@ -429,6 +443,13 @@ pub fn default_knobs() -> Vec<Knob> {
             Precision::Int8(Granularity::PerChannel),
         ]
         .map(Knob::Precision),
+    );
+    // The instruction set: INT8 per channel (per tensor saturates too rarely to matter) on ORT's
+    // int8 kernels of an AVX2 CPU and of a VNNI one, both emulated, whatever this CPU is.
+    knobs.extend(
+        crate::noise::ort_int8::RUNTIMES
+            .iter()
+            .map(|(name, _)| Knob::Int8Kernels(Granularity::PerChannel, name.to_string())),
     );
     // Other runtimes (tract, LibTorch, the f64 reference), ORT without graph optimisations, ORT
     // with 4 intra-op threads, and the GPU runtimes (LibTorch CUDA, ORT CUDA, TensorRT FP32 and

@@ -13,6 +13,7 @@ use sysnoise_boundary::{Model, NamedTensors, Runtime};
 use super::{Reduced, Target};
 use crate::compare::{CompareOptions, compare};
 use crate::error::EngineError;
+use crate::machine::{Machine, isa_dependence};
 use crate::metrics::Metrics;
 use crate::pernode::format_attribute;
 use crate::tolerance::{Tolerance, ToleranceModel};
@@ -51,6 +52,9 @@ pub struct BundleReport {
     pub spec_url: String,
     pub versions: BTreeMap<String, String>,
     pub machine: Machine,
+    /// Diverging runtimes whose results on this model depend on the CPU's instruction set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isa_notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -89,34 +93,6 @@ pub struct OutputSummary {
     pub metrics: BTreeMap<String, Metrics>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Machine {
-    pub os: String,
-    pub arch: String,
-    pub cpu: String,
-    pub sysnoise: String,
-}
-
-impl Machine {
-    fn here() -> Machine {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into());
-        Machine {
-            os: std::env::consts::OS.into(),
-            arch: std::env::consts::ARCH.into(),
-            cpu,
-            sysnoise: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -174,6 +150,7 @@ fn summarise(reduced: &Reduced, compared: &[String], source: &str) -> BundleRepo
         symptom,
     } = &reduced.target;
     let observed = &reduced.observed;
+    let machine = Machine::here();
     let mut outputs = Vec::new();
     if let Some(judgement) = &observed.judgement {
         let expected_from = observed.runs[judgement.baseline].name.clone();
@@ -252,7 +229,11 @@ fn summarise(reduced: &Reduced, compared: &[String], source: &str) -> BundleRepo
         spec: spec_note(op_type),
         spec_url: format!("https://onnx.ai/onnx/operators/onnx__{op_type}.html"),
         versions,
-        machine: Machine::here(),
+        isa_notes: runtimes
+            .iter()
+            .filter_map(|r| isa_dependence(&reduced.model, r, &machine))
+            .collect(),
+        machine,
     }
 }
 
@@ -464,10 +445,14 @@ pub fn render_markdown(report: &BundleReport) -> String {
     push(
         &mut md,
         &format!(
-            "- machine: {} {} ({}), sysnoise {}",
-            report.machine.os, report.machine.arch, report.machine.cpu, report.machine.sysnoise
+            "- machine: {}, sysnoise {}",
+            report.machine.summary(),
+            report.machine.sysnoise
         ),
     );
+    for note in &report.isa_notes {
+        push(&mut md, &format!("- CPU-dependent: {note}"));
+    }
     push(&mut md, "");
     push(&mut md, "## Reproduce");
     push(&mut md, "");

@@ -72,6 +72,10 @@ pub struct ConfigResult {
     pub decoded_pixels: Option<PixelDifference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub divergence: Option<Divergence>,
+    /// Set when the result depends on the CPU's instruction set (int8 kernels chosen by CPU
+    /// features), saying how.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isa_note: Option<String>,
     /// Wall time of this configuration (pre-processing + inference), not part of snapshots.
     #[serde(skip)]
     pub seconds: f64,
@@ -283,10 +287,12 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
         input_mean_abs_diff: 0.0,
         decoded_pixels: None,
         divergence: None,
+        isa_note: None,
         seconds: started.elapsed().as_secs_f64(),
     }];
     bar.inc(1);
 
+    let machine = crate::machine::Machine::here();
     let evaluate = |label: String, family: Option<Family>, config: SystemConfig| -> ConfigResult {
         let started = Instant::now();
         let mut result = ConfigResult {
@@ -302,10 +308,12 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             input_mean_abs_diff: 0.0,
             decoded_pixels: None,
             divergence: None,
+            isa_note: None,
             seconds: 0.0,
         };
         let measured = (|| -> Result<(), String> {
             let model = deployed_model(task, &config)?;
+            result.isa_note = crate::machine::isa_dependence(&model, &config.runtime, &machine);
             let own_inputs;
             let inputs = if config.preprocess == training.preprocess {
                 &training_inputs
@@ -384,7 +392,9 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             break;
         }
         // A family whose every option leaves Δ at or below zero adds no noise to the stack.
-        if family.max_delta <= 0.0 {
+        // The ISA family runs on emulations: a property of the deployment CPU, not an option
+        // to stack on top of ORT (its runtime would replace the runtime family's).
+        if family.max_delta <= 0.0 || family.family == Family::Isa {
             continue;
         }
         let Some(worst) = configs.iter().find(|c| c.label == family.worst_option).cloned() else {

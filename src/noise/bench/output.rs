@@ -13,6 +13,8 @@ use crate::noise::system::Family;
 /// Everything one `bench sysnoise` run measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
+    /// The machine it was measured on (CPU model and ISA: int8 results depend on it).
+    pub machine: crate::machine::Machine,
     /// Runtime name → exact library version.
     pub runtimes: std::collections::BTreeMap<String, String>,
     pub tasks: Vec<TaskResult>,
@@ -147,6 +149,15 @@ pub fn task_notes(task: &TaskResult) -> Vec<String> {
         correlation_text(task.link.spearman_mean_layer_error),
         correlation_text(task.link.spearman_output_error)
     ));
+    let dependent: Vec<&str> = task
+        .configs
+        .iter()
+        .filter(|c| c.isa_note.is_some())
+        .map(|c| c.label.as_str())
+        .collect();
+    if let Some(note) = task.configs.iter().find_map(|c| c.isa_note.as_ref()) {
+        lines.push(format!("CPU-dependent rows ({}): {note}", dependent.join(", ")));
+    }
     let decoded: Vec<String> = task
         .configs
         .iter()
@@ -201,6 +212,7 @@ pub fn render_markdown(report: &BenchReport) -> String {
          the model as trained in FP32 on ONNX Runtime) with one knob turned. Cells: Δ as mean (max) over \
          the family's options; *stacked*: the worst option of every family together.\n\n",
     );
+    let _ = writeln!(md, "Measured on {}.\n", md_escape(&report.machine.summary()));
     md.push_str(&markdown_table(&paper_table(report)));
     md.push_str("\n![Δ per noise family](noise_bars.png)\n\n![stacked noise](stacking.png)\n\n");
     md.push_str("![divergence vs Δ](divergence_vs_delta.png)\n\n");
