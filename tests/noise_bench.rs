@@ -23,12 +23,16 @@ fn summary(result: &TaskResult) -> String {
             .map_or("-".to_string(), |l| l.op_type.clone());
         match &c.skipped {
             Some(reason) => lines.push(format!("{}: skipped ({reason})", c.label)),
-            None => lines.push(format!(
-                "{}: delta={:.1} flips={:.1}% first_divergent={first}",
-                c.label,
-                c.delta,
-                c.flip_rate * 100.0
-            )),
+            None => {
+                let extra: Vec<String> = c.extra.iter().map(|(name, v)| format!(" {name}={v:.1}")).collect();
+                lines.push(format!(
+                    "{}: delta={:.1} flips={:.1}% first_divergent={first}{}",
+                    c.label,
+                    c.delta,
+                    c.flip_rate * 100.0,
+                    extra.concat()
+                ))
+            }
         }
     }
     for f in &result.families {
@@ -46,7 +50,9 @@ fn summary(result: &TaskResult) -> String {
 
 #[test]
 fn efficientnet_preprocessing_noise_on_photos_is_measured_and_linked_to_layer_divergence() {
+    // The default photo set is downscaled by the pre-processing; its labelled photos come first.
     let photos = task::ImageNetPhotos::load(&task::assets_dir(), 24).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(photos.labelled(), 24);
     let result = bench::run_task(
         &photos,
         &common::bench_options(&[Family::Decoder, Family::Resize, Family::Colour], 2),
@@ -74,6 +80,25 @@ fn efficientnet_preprocessing_noise_on_photos_is_measured_and_linked_to_layer_di
         .find(|c| c.label == "resize:pillow-nearest")
         .unwrap();
     assert!(nearest.flip_rate > 0.0);
+    // Downscaling separates what upscaling made identical: Pillow's box filter is not nearest.
+    let input_of = |label: &str| {
+        result
+            .configs
+            .iter()
+            .find(|c| c.label == label)
+            .unwrap()
+            .input_mean_abs_diff
+    };
+    assert!((input_of("resize:pillow-box") - input_of("resize:pillow-nearest")).abs() > 1e-3);
+    // Top-1 on the labelled photos is reported beside the flips.
+    let top1 = |c: &sysnoise::noise::bench::ConfigResult| {
+        c.extra.iter().find(|(n, _)| n.starts_with("top-1 %")).map(|(_, v)| *v)
+    };
+    assert!(
+        top1(&result.configs[0]).is_some_and(|v| v > 50.0),
+        "{:?}",
+        result.configs[0].extra
+    );
     assert!(result.link.spearman_mean_layer_error.is_some());
     snapshot!("bench_sysnoise_efficientnet_preprocessing", summary(&result));
 }

@@ -88,14 +88,30 @@ struct ReferenceSession {
 }
 
 impl ReferenceSession {
-    /// Evaluates the graph and returns every value by name (inputs, constants, node outputs).
+    /// Evaluates the graph and returns the graph outputs by name. A value is dropped after the
+    /// last node that reads it (f64 intermediates of a large model at batch 16 would otherwise
+    /// fill memory: EfficientNet-Lite0's lowered INT8 graph needed over 20 GB).
     fn evaluate(&self, inputs: &[(String, Tensor)]) -> Result<HashMap<String, Value>, RuntimeError> {
+        let graph = self.model.graph();
+        let graph_outputs: std::collections::HashSet<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+        let mut last_use: HashMap<&str, usize> = HashMap::new();
+        for (index, node) in graph.node.iter().enumerate() {
+            for input in &node.input {
+                last_use.insert(input.as_str(), index);
+            }
+        }
+        let mut dead_after: Vec<Vec<&str>> = vec![Vec::new(); graph.node.len()];
+        for (name, index) in &last_use {
+            if !graph_outputs.contains(name) {
+                dead_after[*index].push(name);
+            }
+        }
         let mut values = self.constants.clone();
         for (name, tensor) in inputs {
             let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(&self.name, e.to_string()))?;
             values.insert(name.clone(), value);
         }
-        for node in &self.model.graph().node {
+        for (index, node) in graph.node.iter().enumerate() {
             let kernel = registry().get(&node.op_type).expect("checked in prepare");
             let args: Vec<Option<Value>> = node
                 .input
@@ -124,9 +140,13 @@ impl ReferenceSession {
                 err.at(node_label(node))
             })?;
             for (name, value) in node.output.iter().zip(outputs) {
-                if !name.is_empty() {
+                // Outputs nothing reads (and the graph does not return) are not kept.
+                if !name.is_empty() && (last_use.contains_key(name.as_str()) || graph_outputs.contains(name.as_str())) {
                     values.insert(name.clone(), value);
                 }
+            }
+            for name in &dead_after[index] {
+                values.remove(*name);
             }
         }
         Ok(values)

