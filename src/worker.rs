@@ -123,6 +123,10 @@ pub fn serve(runtime: &str) -> std::io::Result<()> {
     });
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
+    // An empty frame says the runtime is built: the parent's deadlines start from here, so a
+    // slow start (linking LibTorch on a loaded machine) is not a hang of the first case.
+    write_frame(&mut output, &[])?;
+    output.flush()?;
     while let Some(frame) = read_frame(&mut input)? {
         let batch =
             WorkBatch::decode(frame.as_slice()).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -237,6 +241,11 @@ fn wait_readable(_stdout: &ChildStdout, _timeout: Duration) -> std::io::Result<b
 }
 
 /// A worker process running one runtime, restarted after a crash or a hang.
+/// How long a new worker may take to build its runtime before it is given up on (loading
+/// LibTorch or a GPU library on a loaded machine takes seconds; the per-request timeouts start
+/// only once the worker says it is ready).
+const WORKER_START_ALLOWANCE: Duration = Duration::from_secs(120);
+
 pub struct Worker {
     runtime: String,
     exe: PathBuf,
@@ -274,13 +283,31 @@ impl Worker {
         let mut child = command.spawn()?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
-        self.process = Some(Connection {
+        let mut connection = Connection {
             child,
             stdin,
             stdout,
             pending: Vec::new(),
-        });
-        Ok(())
+        };
+        // Wait for the worker's ready frame (its runtime is built) before any deadline runs.
+        let ready = connection.receive(Instant::now() + WORKER_START_ALLOWANCE);
+        self.process = Some(connection);
+        match ready {
+            Ok(Received::Frame(frame)) if frame.is_empty() => Ok(()),
+            Ok(Received::Frame(_)) => Err(self.start_failure("an answer before its ready signal".into())),
+            Ok(Received::TimedOut) => {
+                Err(self.start_failure(format!("not ready within {} s", WORKER_START_ALLOWANCE.as_secs())))
+            }
+            Ok(Received::Closed) | Err(_) => {
+                let status = self.kill();
+                Err(std::io::Error::other(format!("it ended while starting ({status})")))
+            }
+        }
+    }
+
+    fn start_failure(&mut self, why: String) -> std::io::Error {
+        self.kill();
+        std::io::Error::other(why)
     }
 
     fn kill(&mut self) -> String {

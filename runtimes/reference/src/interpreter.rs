@@ -119,6 +119,14 @@ impl ReferenceSession {
                 .map(|name| {
                     if name.is_empty() {
                         Ok(None)
+                    } else if dead_after[index].contains(&name.as_str())
+                        && node.input.iter().filter(|i| *i == name).count() == 1
+                    {
+                        // Its last reader: moved, not copied (it is dropped after this node).
+                        values.remove(name).map(Some).ok_or_else(|| {
+                            RuntimeError::failed(&self.name, format!("input '{name}' is not defined"))
+                                .at(node_label(node))
+                        })
                     } else {
                         values.get(name).cloned().map(Some).ok_or_else(|| {
                             RuntimeError::failed(&self.name, format!("input '{name}' is not defined"))
