@@ -106,11 +106,7 @@ pub(super) fn position_map(win: &Window, pad_begin: &[i64], from: &[usize], to: 
 /// A convolution's output spatial shape and begin pads, from `auto_pad` and `pads`.
 /// SAME_UPPER / SAME_LOWER aim at `ceil(in / stride)` outputs, padding `total` split in
 /// halves with the odd one at the end (UPPER) or the beginning (LOWER).
-pub(super) fn conv_geometry(
-    ctx: &OpContext,
-    win: &Window,
-    in_dims: &[usize],
-) -> Result<(Vec<usize>, Vec<i64>), OpError> {
+fn conv_geometry(ctx: &OpContext, win: &Window, in_dims: &[usize]) -> Result<(Vec<usize>, Vec<i64>), OpError> {
     let n = in_dims.len();
     let auto_pad = ctx.string("auto_pad", "NOTSET");
     let (mut begin, mut end) = explicit_pads(ctx, n)?;
@@ -143,6 +139,76 @@ pub(super) fn conv_geometry(
     Ok((out, begin))
 }
 
+/// What a convolution of `x` `[N, C, D...]` with `w` `[M, C / group, k...]` computes over:
+/// batch, channels, maps, groups, the output's spatial dims and, for every kernel tap and output
+/// position, the input position it reads (`None`: padding).
+pub(super) struct ConvLayout {
+    pub batch: usize,
+    pub channels: usize,
+    pub maps: usize,
+    pub group: usize,
+    /// Input channels and output maps per group.
+    pub cg: usize,
+    pub mg: usize,
+    pub out_dims: Vec<usize>,
+    pub in_size: usize,
+    pub out_size: usize,
+    /// Kernel taps (the product of the kernel's spatial dims).
+    pub ksize: usize,
+    /// `map[tap * out_size + position]`.
+    pub map: Vec<Option<usize>>,
+}
+
+impl ConvLayout {
+    /// Checks the shapes and attributes of a convolution node (`op` names it in errors).
+    pub(super) fn of(ctx: &OpContext, x_shape: &[usize], w_shape: &[usize], op: &str) -> Result<ConvLayout, OpError> {
+        if x_shape.len() < 3 || w_shape.len() != x_shape.len() {
+            return Err(OpError::invalid(format!(
+                "{op} of {x_shape:?} with weights {w_shape:?}"
+            )));
+        }
+        let win = Window::from_attrs(ctx, w_shape)?;
+        let group = usize::try_from(ctx.int("group", 1)).unwrap_or(0);
+        let (batch, channels, maps) = (x_shape[0], x_shape[1], w_shape[0]);
+        if group == 0 || channels % group != 0 || maps % group != 0 || w_shape[1] * group != channels {
+            return Err(OpError::invalid(format!(
+                "{op} group {group}: X {x_shape:?}, W {w_shape:?}"
+            )));
+        }
+        let in_dims = &x_shape[2..];
+        let (out_dims, pad_begin) = conv_geometry(ctx, &win, in_dims)?;
+        let map = position_map(&win, &pad_begin, &out_dims, in_dims);
+        let ksize: usize = win.kernel.iter().product();
+        if w_shape.iter().product::<usize>() != maps * (channels / group) * ksize {
+            return Err(OpError::invalid(format!(
+                "W {w_shape:?} does not match kernel_shape {:?}",
+                win.kernel
+            )));
+        }
+        Ok(ConvLayout {
+            batch,
+            channels,
+            maps,
+            group,
+            cg: channels / group,
+            mg: maps / group,
+            in_size: in_dims.iter().product(),
+            out_size: out_dims.iter().product(),
+            out_dims,
+            ksize,
+            map,
+        })
+    }
+
+    /// The output's shape `[N, M, out...]`.
+    pub(super) fn output_shape(&self) -> Vec<usize> {
+        [self.batch, self.maps]
+            .into_iter()
+            .chain(self.out_dims.iter().copied())
+            .collect()
+    }
+}
+
 /// The core of Conv: `x` is `[N, C, D...]`, `w` is `[M, C / group, k...]`, the result
 /// `[N, M, out...]` (plus `bias[m]`). Each group is an im2col matrix product.
 fn convolve(
@@ -151,36 +217,20 @@ fn convolve(
     w: &ArrayD<f64>,
     bias: Option<&ArrayD<f64>>,
 ) -> Result<ArrayD<f64>, OpError> {
-    if x.ndim() < 3 || w.ndim() != x.ndim() {
-        return Err(OpError::invalid(format!(
-            "Conv of {:?} with weights {:?}",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let win = Window::from_attrs(ctx, w.shape())?;
-    let group = usize::try_from(ctx.int("group", 1)).unwrap_or(0);
-    let (batch, channels, maps) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    if group == 0 || channels % group != 0 || maps % group != 0 || w.shape()[1] * group != channels {
-        return Err(OpError::invalid(format!(
-            "Conv group {group}: X {:?}, W {:?}",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let (cg, mg) = (channels / group, maps / group);
-    let in_dims = &x.shape()[2..];
-    let (out_dims, pad_begin) = conv_geometry(ctx, &win, in_dims)?;
-    let map = position_map(&win, &pad_begin, &out_dims, in_dims);
-    let (in_size, out_size) = (in_dims.iter().product::<usize>(), out_dims.iter().product::<usize>());
-    let ksize: usize = win.kernel.iter().product();
-    if w.len() != maps * cg * ksize {
-        return Err(OpError::invalid(format!(
-            "W {:?} does not match kernel_shape {:?}",
-            w.shape(),
-            win.kernel
-        )));
-    }
+    let layout = ConvLayout::of(ctx, x.shape(), w.shape(), "Conv")?;
+    let ConvLayout {
+        batch,
+        channels,
+        maps,
+        group,
+        cg,
+        mg,
+        in_size,
+        out_size,
+        ksize,
+        ref map,
+        ..
+    } = layout;
     let x3 = x.to_shape((batch, channels, in_size)).expect("same length");
     let w2 = w.to_shape((maps, cg * ksize)).expect("same length");
     let mut out = Array3::<f64>::zeros((batch, maps, out_size));
@@ -196,8 +246,9 @@ fn convolve(
     if let Some(b) = bias {
         add_bias(&mut out, b)?;
     }
-    let shape: Vec<usize> = [batch, maps].into_iter().chain(out_dims).collect();
-    Ok(out.into_shape_with_order(IxDyn(&shape)).expect("same length"))
+    Ok(out
+        .into_shape_with_order(IxDyn(&layout.output_shape()))
+        .expect("same length"))
 }
 
 /// Adds `bias[m]` to every element of output channel `m` of an `[N, M, positions]` array.

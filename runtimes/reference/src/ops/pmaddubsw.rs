@@ -13,7 +13,7 @@
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use sysnoise_boundary::DType;
 
-use super::conv::{Window, conv_geometry, position_map};
+use super::conv::ConvLayout;
 use crate::context::OpContext;
 use crate::error::OpError;
 use crate::value::Value;
@@ -69,36 +69,27 @@ pub(super) fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<
     let w = ctx.input(inputs, 1)?;
     let x_zp = scalar_zero_point(ctx.optional_input(inputs, 2), "input")?;
     check_symmetric_weights(ctx.optional_input(inputs, 3))?;
+    let layout = ConvLayout::of(ctx, x.shape(), w.shape(), "ConvInteger")?;
+    let ConvLayout {
+        batch,
+        channels,
+        maps,
+        group,
+        cg,
+        mg,
+        in_size,
+        out_size,
+        ksize,
+        ref map,
+        ..
+    } = layout;
     let (x, w) = (x.to_i64(), w.to_i64());
-    if x.ndim() < 3 || w.ndim() != x.ndim() {
-        return Err(OpError::invalid(format!(
-            "ConvInteger of {:?} with weights {:?}",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let win = Window::from_attrs(ctx, w.shape())?;
-    let group = usize::try_from(ctx.int("group", 1)).unwrap_or(0);
-    let (batch, channels, maps) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    if group == 0 || channels % group != 0 || maps % group != 0 || w.shape()[1] * group != channels {
-        return Err(OpError::invalid(format!(
-            "ConvInteger group {group}: X {:?}, W {:?}",
-            x.shape(),
-            w.shape()
-        )));
-    }
-    let (cg, mg) = (channels / group, maps / group);
-    let in_dims = &x.shape()[2..];
-    let (out_dims, pad_begin) = conv_geometry(ctx, &win, in_dims)?;
-    let map = position_map(&win, &pad_begin, &out_dims, in_dims);
-    let (in_size, out_size) = (in_dims.iter().product::<usize>(), out_dims.iter().product::<usize>());
-    let ksize: usize = win.kernel.iter().product();
     let x3 = x
         .into_shape_with_order((batch, channels, in_size))
         .map_err(|e| OpError::invalid(e.to_string()))?;
     let w3 = w
         .into_shape_with_order((maps, cg, ksize))
-        .map_err(|_| OpError::invalid(format!("weights do not match kernel_shape {:?}", win.kernel)))?;
+        .expect("ConvLayout checked the weights' length");
     // Σ_k w per output map, for the exact zero-point term.
     let weight_sums: Vec<i64> = (0..maps).map(|m| w3.index_axis(Axis(0), m).sum()).collect();
     let depthwise = group > 1 && cg == 1 && mg == 1;
@@ -125,8 +116,9 @@ pub(super) fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<
             }
         }
     }
-    let shape: Vec<usize> = [batch, maps].into_iter().chain(out_dims).collect();
-    let out = out.into_shape_with_order(IxDyn(&shape)).expect("same length");
+    let out = out
+        .into_shape_with_order(IxDyn(&layout.output_shape()))
+        .expect("same length");
     Ok(vec![Value::int(DType::I32, out.mapv(wrap_i32))])
 }
 
