@@ -3,6 +3,7 @@
 //! here (which int8 arithmetic ONNX Runtime's CPU kernels use on this CPU).
 
 use serde::{Deserialize, Serialize};
+use sysnoise_boundary::cpu::INT8_DISPATCH_FEATURES;
 use sysnoise_boundary::{Cpu, Model};
 
 /// The `machine` object of `runtimes --json`, compare reports, repro bundles and the benchmark.
@@ -48,7 +49,7 @@ impl Machine {
             .isa_missing
             .iter()
             .map(String::as_str)
-            .filter(|f| INT8_FEATURES.contains(f))
+            .filter(|f| INT8_DISPATCH_FEATURES.contains(f))
             .collect();
         if !int8_missing.is_empty() {
             line += &format!("; no {}", int8_missing.join(", "));
@@ -57,8 +58,6 @@ impl Machine {
         line
     }
 }
-
-const INT8_FEATURES: &[&str] = &["avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"];
 
 /// Ops whose results on ONNX Runtime depend on the CPU's int8 instructions: integer
 /// convolutions and products, and the float ops ORT fuses with Q/DQ around them.
@@ -75,12 +74,14 @@ const INT8_OPS: &[&str] = &[
 /// no such dependence. A model with int8 convolutions or products (or QDQ nodes that ORT fuses
 /// into them) run by ONNX Runtime on a CPU without VNNI saturates pairs of products.
 pub fn isa_dependence(model: &Model, runtime: &str, machine: &Machine) -> Option<String> {
-    if !runtime.starts_with("ort") || runtime.starts_with("ort-cuda") || runtime.starts_with("ort-trt") {
+    if !crate::registry::runs_ort_cpu_kernels(runtime) {
         return None;
     }
-    let graph = model.graph();
-    let quantised = graph.node.iter().any(|n| INT8_OPS.contains(&n.op_type.as_str()))
-        || graph.node.iter().any(|n| n.op_type == "DequantizeLinear");
+    let quantised = model
+        .graph()
+        .node
+        .iter()
+        .any(|n| n.op_type == "DequantizeLinear" || INT8_OPS.contains(&n.op_type.as_str()));
     quantised.then(|| {
         format!(
             "{runtime}'s int8 kernels depend on the CPU's instructions (here: {}); another CPU may give other results",

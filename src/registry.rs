@@ -19,6 +19,12 @@ pub struct RuntimeInfo {
     pub test_only: bool,
 }
 
+/// The runtimes that run on ONNX Runtime's CPU kernels (MLAS), whose int8 arithmetic depends on
+/// the CPU's instructions (`sysnoise_ort::u8s8_accumulation`).
+pub fn runs_ort_cpu_kernels(name: &str) -> bool {
+    matches!(name, "ort" | "ort-O0" | "ort-O1" | "ort-O2" | "ort-mt")
+}
+
 /// Every runtime name `--runtimes` accepts, defaults first.
 pub const RUNTIMES: &[RuntimeInfo] = &[
     RuntimeInfo {
@@ -325,6 +331,22 @@ pub fn is_unavailable(error: &RuntimeError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ORT CPU runtimes are exactly the registered `ort*` runtimes that are not GPU ones.
+    #[test]
+    fn ort_cpu_runtimes_are_the_registered_non_gpu_ort_runtimes() {
+        let cpu: Vec<&str> = RUNTIMES
+            .iter()
+            .map(|r| r.name)
+            .filter(|n| n.starts_with("ort") && !n.starts_with("ort-cuda") && !n.starts_with("ort-trt"))
+            .collect();
+        let flagged: Vec<&str> = RUNTIMES
+            .iter()
+            .map(|r| r.name)
+            .filter(|n| runs_ort_cpu_kernels(n))
+            .collect();
+        assert_eq!(flagged, cpu);
+    }
 
     #[test]
     fn selection_syntax() {

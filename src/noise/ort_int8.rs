@@ -19,7 +19,9 @@ use sysnoise_boundary::onnx::{NodeProto, TensorProto, data_type};
 use sysnoise_boundary::{Model, Runtime, RuntimeError, Session, Tensor, U8S8Accumulation, attr};
 
 use crate::error::EngineError;
-use crate::noise::quantise::{Names, expand_qdq, int_attribute, is_default_domain, op};
+use crate::noise::quantise::{
+    Names, declared_ranks, expand_qdq, float_attribute, int_attribute, is_default_domain, op,
+};
 
 /// The emulated ORT int8 runtimes, by registry name.
 pub const RUNTIMES: [(&str, U8S8Accumulation); 2] = [
@@ -86,9 +88,8 @@ struct Quantised<'a> {
 struct Fusion<'a> {
     /// The quantised activation a DequantizeLinear feeds the compute node.
     x: Quantised<'a>,
-    /// The output of the QuantizeLinear that ends the pattern, and its zero point's dtype.
+    /// The uint8 output of the QuantizeLinear that ends the pattern.
     y: Quantised<'a>,
-    y_dtype: i32,
     /// Node indices the fusion replaces (compute node, Relu, Q).
     replaced: Vec<usize>,
 }
@@ -143,8 +144,8 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
             zero_point,
         })
     };
-    // A DequantizeLinear of a constant: (quantised initialiser, scales, axis).
-    let constant_dq = |tensor: &str| -> Option<(&TensorProto, Vec<f32>, i64)> {
+    // A DequantizeLinear of a constant with zero points 0: (quantised initialiser, scales).
+    let constant_dq = |tensor: &str| -> Option<(&TensorProto, Vec<f32>)> {
         let node = &graph.node[*producers.get(tensor)?];
         if node.op_type != "DequantizeLinear" || !is_default_domain(node) {
             return None;
@@ -159,14 +160,10 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                 return None; // asymmetric weights: other kernels
             }
         }
-        Some((
-            q,
-            scales.iter().map(|&s| s as f32).collect(),
-            int_attribute(node, "axis", 1),
-        ))
+        Some((q, scales.iter().map(|&s| s as f32).collect()))
     };
     // The QuantizeLinear after `index` (through a Relu when the zero point is the minimum).
-    let output_q = |index: usize| -> Option<(Quantised, i32, Vec<usize>)> {
+    let output_q = |index: usize| -> Option<(Quantised, Vec<usize>)> {
         let mut replaced = vec![index];
         let mut next = only_consumer(graph.node[index].output.first()?)?;
         let through_relu = graph.node[next].op_type == "Relu";
@@ -191,9 +188,10 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
             scale,
             zero_point,
         };
-        Some((y, zp_type, replaced))
+        Some((y, replaced))
     };
 
+    let ranks = declared_ranks(graph);
     let mut names = Names::of(graph);
     let mut added: Vec<TensorProto> = Vec::new();
     let mut replacement: HashMap<usize, Vec<NodeProto>> = HashMap::new();
@@ -207,20 +205,15 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
         let Some(x) = node.input.first().and_then(|t| activation_dq(t)) else {
             continue;
         };
-        let Some((y, y_dtype, replaced)) = output_q(index) else {
+        let Some((y, replaced)) = output_q(index) else {
             continue;
         };
-        let fusion = Fusion {
-            x,
-            y,
-            y_dtype,
-            replaced,
-        };
+        let fusion = Fusion { x, y, replaced };
         let base = fusion.y.name.to_string();
         let mut fresh = |what: &str| names.fresh(format!("{base}__ort_{what}"));
         let lowered = match node.op_type.as_str() {
             "Conv" => {
-                let Some((w, w_scales, _)) = node.input.get(1).and_then(|t| constant_dq(t)) else {
+                let Some((w, w_scales)) = node.input.get(1).and_then(|t| constant_dq(t)) else {
                     continue;
                 };
                 let bias = node.input.get(2).filter(|b| !b.is_empty()).map(|b| constant_dq(b));
@@ -245,7 +238,7 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                     .map(|ws| (fusion.x.scale * ws) / fusion.y.scale)
                     .collect();
                 let per_map_shape: Vec<usize> = (0..rank).map(|d| if d == 1 { maps } else { 1 }).collect();
-                let bias = bias.flatten().map(|(b, _, _)| b);
+                let bias = bias.flatten().map(|(b, _)| b);
                 requantise(
                     conv,
                     bias,
@@ -258,7 +251,7 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                 )?
             }
             "Gemm" | "MatMul" => {
-                let Some((w, w_scales, _)) = node.input.get(1).and_then(|t| constant_dq(t)) else {
+                let Some((w, w_scales)) = node.input.get(1).and_then(|t| constant_dq(t)) else {
                     continue;
                 };
                 let gemm = node.op_type == "Gemm";
@@ -276,8 +269,9 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                     continue;
                 }
                 let alpha = if gemm { float_attribute(node, "alpha", 1.0) } else { 1.0 };
+                let transposed_b = gemm && int_attribute(node, "transB", 0) != 0;
                 // B as [K, N]: a transposed Gemm weight is transposed once here.
-                let b_kn = if gemm && int_attribute(node, "transB", 0) != 0 {
+                let b_kn = if transposed_b {
                     let Ok(Tensor::I8(t)) = Tensor::from_proto(w) else {
                         continue;
                     };
@@ -288,11 +282,7 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                 } else {
                     w.name.clone()
                 };
-                let n = if gemm && int_attribute(node, "transB", 0) != 0 {
-                    w.dims[0]
-                } else {
-                    w.dims[1]
-                } as usize;
+                let n = if transposed_b { w.dims[0] } else { w.dims[1] } as usize;
                 let product = op(
                     "MatMulInteger",
                     &[
@@ -307,13 +297,13 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
                     .iter()
                     .map(|ws| ((alpha * fusion.x.scale) * ws) / fusion.y.scale)
                     .collect();
-                let bias = bias.flatten().map(|(b, _, _)| b);
+                let bias = bias.flatten().map(|(b, _)| b);
                 requantise(product, bias, &multiplier, &[n], n, &fusion, &mut fresh, &mut added)?
             }
             _ => {
                 // GlobalAveragePool: Σ (x − x_zp) in int32, times f32(x_scale / f32(y_scale · N)),
                 // N the spatial size (read from the shape at run time).
-                let Some(rank) = value_rank(model, node.input[0].as_str()) else {
+                let Some(&rank) = ranks.get(node.input[0].as_str()) else {
                     continue;
                 };
                 let int32 = i64::from(data_type::INT32);
@@ -402,10 +392,6 @@ pub fn lower(model: &Model) -> Result<Model, EngineError> {
     expand_qdq(&out)
 }
 
-fn float_attribute(node: &NodeProto, name: &str, default: f32) -> f32 {
-    node.attribute.iter().find(|a| a.name == name).map_or(default, |a| a.f)
-}
-
 fn zero_point_name(
     fresh: &mut impl FnMut(&str) -> Result<String, EngineError>,
     added: &mut Vec<TensorProto>,
@@ -484,7 +470,7 @@ fn requantise_from(
         "Cast",
         &[&names[5]],
         fusion.y.name,
-        vec![attr::int("to", i64::from(fusion.y_dtype))],
+        vec![attr::int("to", i64::from(data_type::UINT8))],
     );
     last.name = format!("{}__ort_requantised", fusion.y.name);
     Ok(vec![
@@ -497,32 +483,4 @@ fn requantise_from(
         op("Clip", &[&names[4], &lo, &hi], &names[5], vec![]),
         last,
     ])
-}
-
-fn value_rank(model: &Model, tensor: &str) -> Option<usize> {
-    value_dims(model, tensor).map(|d| d.len())
-}
-
-fn value_dims(model: &Model, tensor: &str) -> Option<Vec<Option<i64>>> {
-    let graph = model.graph();
-    let info = graph
-        .value_info
-        .iter()
-        .chain(&graph.input)
-        .chain(&graph.output)
-        .find(|v| v.name == tensor)?;
-    let sysnoise_boundary::onnx::type_proto::Value::TensorType(t) = info.r#type.as_ref()?.value.as_ref()? else {
-        return None;
-    };
-    Some(
-        t.shape
-            .as_ref()?
-            .dim
-            .iter()
-            .map(|d| match d.value {
-                Some(sysnoise_boundary::onnx::tensor_shape_proto::dimension::Value::DimValue(v)) => Some(v),
-                _ => None,
-            })
-            .collect(),
-    )
 }

@@ -175,7 +175,7 @@ struct Plan {
     biases: Vec<BiasPlan>,
 }
 
-fn float_attribute(node: &NodeProto, name: &str, default: f32) -> f32 {
+pub(crate) fn float_attribute(node: &NodeProto, name: &str, default: f32) -> f32 {
     node.attribute
         .iter()
         .find(|a| a.name == name && a.r#type == attribute_type::FLOAT)
@@ -686,24 +686,10 @@ pub fn quantise_static(
 ///
 /// Scales and zero points must be initialisers; per-axis ones are reshaped to broadcast along
 /// their axis, which needs the rank of `x` (an initialiser, a graph input or a value_info).
-pub fn expand_qdq(model: &Model) -> Result<Model, EngineError> {
-    let opset = model.opset("").unwrap_or(0);
-    let mut out = model.clone();
-    let graph = out.graph_mut();
-    if !graph
-        .node
-        .iter()
-        .any(|n| is_default_domain(n) && matches!(n.op_type.as_str(), "QuantizeLinear" | "DequantizeLinear"))
-    {
-        return Ok(out);
-    }
-    if opset < 11 {
-        return Err(EngineError::Input(format!(
-            "expanding QuantizeLinear/DequantizeLinear needs opset 11 (Round, Clip's inputs); the model imports {opset}"
-        )));
-    }
-    let mut names = Names::of(graph);
-    let ranks: HashMap<String, usize> = graph
+/// The rank of every tensor whose rank the graph declares: initialisers, and the inputs,
+/// outputs and value_info entries with a shape.
+pub(crate) fn declared_ranks(graph: &GraphProto) -> HashMap<String, usize> {
+    graph
         .initializer
         .iter()
         .map(|t| (t.name.clone(), t.dims.len()))
@@ -722,7 +708,27 @@ pub fn expand_qdq(model: &Model) -> Result<Model, EngineError> {
                     Some((v.name.clone(), t.shape.as_ref()?.dim.len()))
                 }),
         )
-        .collect();
+        .collect()
+}
+
+pub fn expand_qdq(model: &Model) -> Result<Model, EngineError> {
+    let opset = model.opset("").unwrap_or(0);
+    let mut out = model.clone();
+    let graph = out.graph_mut();
+    if !graph
+        .node
+        .iter()
+        .any(|n| is_default_domain(n) && matches!(n.op_type.as_str(), "QuantizeLinear" | "DequantizeLinear"))
+    {
+        return Ok(out);
+    }
+    if opset < 11 {
+        return Err(EngineError::Input(format!(
+            "expanding QuantizeLinear/DequantizeLinear needs opset 11 (Round, Clip's inputs); the model imports {opset}"
+        )));
+    }
+    let mut names = Names::of(graph);
+    let ranks = declared_ranks(graph);
     let initialisers: HashMap<String, TensorProto> =
         graph.initializer.iter().map(|t| (t.name.clone(), t.clone())).collect();
     let mut added: Vec<TensorProto> = Vec::new();

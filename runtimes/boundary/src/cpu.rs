@@ -108,7 +108,7 @@ impl Cpu {
 }
 
 /// The features whose absence changes int8 results (named as absent in summaries).
-const INT8_DISPATCH_FEATURES: &[&str] = &["avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"];
+pub const INT8_DISPATCH_FEATURES: &[&str] = &["avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"];
 
 /// How an integer kernel accumulates the products of unsigned 8-bit activations and signed
 /// 8-bit weights (u8 × s8) — the arithmetic that differs between CPUs.

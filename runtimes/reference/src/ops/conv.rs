@@ -217,27 +217,15 @@ fn convolve(
     w: &ArrayD<f64>,
     bias: Option<&ArrayD<f64>>,
 ) -> Result<ArrayD<f64>, OpError> {
-    let layout = ConvLayout::of(ctx, x.shape(), w.shape(), "Conv")?;
-    let ConvLayout {
-        batch,
-        channels,
-        maps,
-        group,
-        cg,
-        mg,
-        in_size,
-        out_size,
-        ksize,
-        ref map,
-        ..
-    } = layout;
-    let x3 = x.to_shape((batch, channels, in_size)).expect("same length");
-    let w2 = w.to_shape((maps, cg * ksize)).expect("same length");
-    let mut out = Array3::<f64>::zeros((batch, maps, out_size));
-    for n in 0..batch {
-        for g in 0..group {
+    let l = ConvLayout::of(ctx, x.shape(), w.shape(), "Conv")?;
+    let (cg, mg, ksize, out_size) = (l.cg, l.mg, l.ksize, l.out_size);
+    let x3 = x.to_shape((l.batch, l.channels, l.in_size)).expect("same length");
+    let w2 = w.to_shape((l.maps, cg * ksize)).expect("same length");
+    let mut out = Array3::<f64>::zeros((l.batch, l.maps, out_size));
+    for n in 0..l.batch {
+        for g in 0..l.group {
             let cols = Array2::from_shape_fn((cg * ksize, out_size), |(r, p)| {
-                map[(r % ksize) * out_size + p].map_or(0.0, |i| x3[[n, g * cg + r / ksize, i]])
+                l.map[(r % ksize) * out_size + p].map_or(0.0, |i| x3[[n, g * cg + r / ksize, i]])
             });
             let product = w2.slice(s![g * mg..(g + 1) * mg, ..]).dot(&cols);
             out.slice_mut(s![n, g * mg..(g + 1) * mg, ..]).assign(&product);
@@ -247,7 +235,7 @@ fn convolve(
         add_bias(&mut out, b)?;
     }
     Ok(out
-        .into_shape_with_order(IxDyn(&layout.output_shape()))
+        .into_shape_with_order(IxDyn(&l.output_shape()))
         .expect("same length"))
 }
 

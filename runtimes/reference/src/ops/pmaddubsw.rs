@@ -69,37 +69,26 @@ pub(super) fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<
     let w = ctx.input(inputs, 1)?;
     let x_zp = scalar_zero_point(ctx.optional_input(inputs, 2), "input")?;
     check_symmetric_weights(ctx.optional_input(inputs, 3))?;
-    let layout = ConvLayout::of(ctx, x.shape(), w.shape(), "ConvInteger")?;
-    let ConvLayout {
-        batch,
-        channels,
-        maps,
-        group,
-        cg,
-        mg,
-        in_size,
-        out_size,
-        ksize,
-        ref map,
-        ..
-    } = layout;
-    let (x, w) = (x.to_i64(), w.to_i64());
+    let l = ConvLayout::of(ctx, x.shape(), w.shape(), "ConvInteger")?;
+    let (cg, mg, ksize, out_size) = (l.cg, l.mg, l.ksize, l.out_size);
     let x3 = x
-        .into_shape_with_order((batch, channels, in_size))
-        .map_err(|e| OpError::invalid(e.to_string()))?;
+        .to_i64()
+        .into_shape_with_order((l.batch, l.channels, l.in_size))
+        .expect("ConvLayout checked the input's shape");
     let w3 = w
-        .into_shape_with_order((maps, cg, ksize))
+        .to_i64()
+        .into_shape_with_order((l.maps, cg, ksize))
         .expect("ConvLayout checked the weights' length");
     // Σ_k w per output map, for the exact zero-point term.
-    let weight_sums: Vec<i64> = (0..maps).map(|m| w3.index_axis(Axis(0), m).sum()).collect();
-    let depthwise = group > 1 && cg == 1 && mg == 1;
-    let mut out = ndarray::Array3::<i64>::zeros((batch, maps, out_size));
-    for n in 0..batch {
-        for g in 0..group {
+    let weight_sums: Vec<i64> = (0..l.maps).map(|m| w3.index_axis(Axis(0), m).sum()).collect();
+    let depthwise = l.group > 1 && cg == 1 && mg == 1;
+    let mut out = ndarray::Array3::<i64>::zeros((l.batch, l.maps, out_size));
+    for n in 0..l.batch {
+        for g in 0..l.group {
             // The im2col rows of this group in (kernel position, channel) order, raw values.
             let cols = Array2::from_shape_fn((out_size, ksize * cg), |(p, k)| {
                 let (position, c) = (k / cg, k % cg);
-                map[position * out_size + p].map_or(x_zp, |i| x3[[n, g * cg + c, i]]) as i32
+                l.map[position * out_size + p].map_or(x_zp, |i| x3[[n, g * cg + c, i]]) as i32
             });
             for m in g * mg..(g + 1) * mg {
                 let weights: Vec<i32> = (0..ksize * cg).map(|k| w3[[m, k % cg, k / cg]] as i32).collect();
@@ -117,7 +106,7 @@ pub(super) fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<
         }
     }
     let out = out
-        .into_shape_with_order(IxDyn(&layout.output_shape()))
+        .into_shape_with_order(IxDyn(&l.output_shape()))
         .expect("same length");
     Ok(vec![Value::int(DType::I32, out.mapv(wrap_i32))])
 }
