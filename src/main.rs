@@ -221,8 +221,9 @@ struct SysnoiseArgs {
     /// Tasks to run, comma-separated: efficientnet-lite0 (on photos that the pre-processing
     /// downscales, 28 with ImageNet labels), efficientnet-lite0-upscale (on the small npm photos,
     /// upscaled), fashion-mnist, pp-ocr-rec, nanodet-m (COCO detection on the npm photos; the
-    /// task of the post-process family).
-    #[arg(long, default_value = "efficientnet-lite0,fashion-mnist,pp-ocr-rec,nanodet-m")]
+    /// task of the post-process family), minilm (the all-MiniLM-L6-v2 sentence embedder on
+    /// WordNet example → definition pairs, scored by retrieval; the paper's language task).
+    #[arg(long, default_value = "efficientnet-lite0,fashion-mnist,pp-ocr-rec,nanodet-m,minilm")]
     tasks: String,
     /// Photos for EfficientNet-Lite0 (the labelled ones first; at most 246 downscaling or 510
     /// upscaling photos).
@@ -237,8 +238,11 @@ struct SysnoiseArgs {
     /// Photos for NanoDet-m detection (the first N by file name; at most 510).
     #[arg(long, default_value_t = 50)]
     detect_images: usize,
+    /// WordNet pairs for MiniLM (the first N, each an example and its definition; at most 256).
+    #[arg(long, default_value_t = 128)]
+    text_pairs: usize,
     /// Noise families to try, comma-separated (default: all): decoder, resize, colour,
-    /// ceil-mode, upsample, precision, runtime, post-process (detectors only).
+    /// ceil-mode, upsample, precision, isa, runtime, post-process (detectors only).
     #[arg(long)]
     families: Option<String>,
     /// Inference threads (each with its own session).
@@ -754,8 +758,9 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
                 &assets,
                 args.detect_images,
             )?)),
+            "minilm" => tasks.push(Box::new(bench::text::SentencePairs::load(&assets, args.text_pairs)?)),
             other => anyhow::bail!(
-                "unknown task `{other}` (known: efficientnet-lite0, efficientnet-lite0-upscale, fashion-mnist, pp-ocr-rec, nanodet-m)"
+                "unknown task `{other}` (known: efficientnet-lite0, efficientnet-lite0-upscale, fashion-mnist, pp-ocr-rec, nanodet-m, minilm)"
             ),
         }
     }

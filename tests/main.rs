@@ -15,6 +15,7 @@ mod int8_isa;
 mod noise_bench;
 mod noise_bench_detect;
 mod noise_bench_ocr;
+mod noise_bench_text;
 mod noise_decode;
 mod noise_fmnist;
 mod noise_quantise;

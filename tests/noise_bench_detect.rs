@@ -41,7 +41,7 @@ fn changed(c: &ConfigResult) -> f64 {
 fn the_training_system_detects_coco_objects_on_the_photos() {
     let photos = load();
     let inputs = task::Task::inputs(&photos, &SystemConfig::training().preprocess).unwrap();
-    assert_eq!(inputs.shape(), &[PHOTOS, 3, 416, 416]);
+    assert_eq!(inputs.tensors()[0].1.shape(), &[PHOTOS, 3, 416, 416]);
     let ort = registry::build("ort").unwrap();
     let outputs = bench::infer(ort.as_ref(), task::Task::model(&photos), &inputs, 2).unwrap();
     assert_eq!(outputs.shape(), &[PHOTOS, 3549 * (80 + 44)]);

@@ -31,7 +31,7 @@ fn training_system_reads_the_rendered_lines() {
         "blank + 6623 dictionary characters + space"
     );
     let inputs = task::Task::inputs(&lines, &SystemConfig::training().preprocess).unwrap();
-    assert_eq!(inputs.shape(), &[LINES, 3, 48, 320]);
+    assert_eq!(inputs.tensors()[0].1.shape(), &[LINES, 3, 48, 320]);
     let ort = registry::build("ort").unwrap();
     let outputs = bench::infer(ort.as_ref(), task::Task::model(&lines), &inputs, 2).unwrap();
     let read = lines.decode_all(&outputs);

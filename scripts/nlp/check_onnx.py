@@ -9,3 +9,5 @@ o = s.run(["sentence_embedding"], {"input_ids": r["input_ids"], "attention_mask"
 d = np.abs(o - r["sentence_embedding"])
 print("ORT(%s) vs torch: max|d| = %.3g  mean|d| = %.3g  min cos = %.8f" % (
     ort.__version__, d.max(), d.mean(), (o * r["sentence_embedding"]).sum(1).min()))
+if d.max() > 1e-4:
+    sys.exit("the exported ONNX does not reproduce PyTorch (max |d| %.3g > 1e-4)" % d.max())

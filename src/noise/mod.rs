@@ -9,6 +9,7 @@ pub mod fmnist;
 pub mod ort_int8;
 pub mod postprocess;
 pub mod quantise;
+pub mod quantise_dynamic;
 pub mod resize;
 pub mod rewrite;
 pub mod system;

@@ -112,7 +112,7 @@ pub(crate) fn is_default_domain(node: &NodeProto) -> bool {
 
 /// Raises the default-domain opset import to [`QDQ_OPSET`] (and the IR version to 7) when lower;
 /// refuses when a node's op changed meaning in between.
-fn raise_opset(model: &mut Model) -> Result<(), EngineError> {
+pub(crate) fn raise_opset(model: &mut Model) -> Result<(), EngineError> {
     let version = model
         .opset("")
         .ok_or_else(|| EngineError::Input("quantisation: the model imports no default-domain opset".into()))?;
@@ -410,7 +410,7 @@ impl Names {
 }
 
 /// The weight as f32 values (decoded from its initialiser).
-fn weight_values(init: &TensorProto) -> Result<ArrayD<f32>, EngineError> {
+pub(crate) fn weight_values(init: &TensorProto) -> Result<ArrayD<f32>, EngineError> {
     match Tensor::from_proto(init) {
         Ok(Tensor::F32(a)) => Ok(a),
         Ok(other) => Err(EngineError::Input(format!(
@@ -424,7 +424,7 @@ fn weight_values(init: &TensorProto) -> Result<ArrayD<f32>, EngineError> {
 
 /// Symmetric int8 quantisation of `weights`: the int8 values and one scale per channel along
 /// `axis` (one scale overall when `None`).
-fn quantise_weight(weights: &ArrayD<f32>, axis: Option<usize>) -> (ArrayD<i8>, Vec<f32>) {
+pub(crate) fn quantise_weight(weights: &ArrayD<f32>, axis: Option<usize>) -> (ArrayD<i8>, Vec<f32>) {
     let absmax = |values: &mut dyn Iterator<Item = &f32>| values.fold(0.0f32, |m, v| m.max(v.abs()));
     match axis {
         None => {
@@ -461,18 +461,26 @@ fn scales_tensor(scales: &[f32], per_channel: bool) -> Tensor {
 /// initialiser of the same name, so weights exported as Constant nodes (paddle2onnx, some
 /// torch exports) are quantised like initialisers.
 pub fn constants_as_initialisers(model: &Model) -> Model {
+    constants_named_as_initialisers(model, |_| true)
+}
+
+/// [`constants_as_initialisers`] for the Constant nodes whose output `wanted` accepts only.
+pub fn constants_named_as_initialisers(model: &Model, wanted: impl Fn(&str) -> bool) -> Model {
     let mut out = model.clone();
     let graph = out.graph_mut();
     let mut kept = Vec::with_capacity(graph.node.len());
     for node in std::mem::take(&mut graph.node) {
-        let tensor = (node.op_type == "Constant" && is_default_domain(&node) && node.output.len() == 1)
-            .then(|| {
-                node.attribute
-                    .iter()
-                    .find(|a| a.name == "value")
-                    .and_then(|a| a.t.clone())
-            })
-            .flatten();
+        let tensor = (node.op_type == "Constant"
+            && is_default_domain(&node)
+            && node.output.len() == 1
+            && wanted(&node.output[0]))
+        .then(|| {
+            node.attribute
+                .iter()
+                .find(|a| a.name == "value")
+                .and_then(|a| a.t.clone())
+        })
+        .flatten();
         match tensor {
             Some(mut tensor) => {
                 tensor.name = node.output[0].clone();

@@ -75,6 +75,9 @@ pub enum Precision {
     },
     /// Post-training static INT8 quantisation (QDQ, min/max calibration).
     Int8(Granularity),
+    /// Post-training dynamic INT8 quantisation of MatMuls (activation ranges measured per run,
+    /// no calibration), as ORT's `quantize_dynamic`.
+    Int8Dynamic,
 }
 
 impl fmt::Display for Precision {
@@ -84,6 +87,7 @@ impl fmt::Display for Precision {
             Precision::Fp16 { keep_io_float: false } => f.write_str("fp16"),
             Precision::Fp16 { keep_io_float: true } => f.write_str("fp16-keep-io"),
             Precision::Int8(granularity) => write!(f, "int8-{}", granularity.name()),
+            Precision::Int8Dynamic => f.write_str("int8-dynamic"),
         }
     }
 }
@@ -306,8 +310,8 @@ impl SystemConfig {
                 }
             }
             Knob::Precision(precision) => config.precision = *precision,
-            Knob::Int8Kernels(granularity, runtime) => {
-                config.precision = Precision::Int8(*granularity);
+            Knob::Int8Kernels(precision, runtime) => {
+                config.precision = *precision;
                 config.runtime = runtime.clone();
             }
             Knob::Runtime(runtime) => config.runtime = runtime.clone(),
@@ -326,9 +330,9 @@ pub enum Knob {
     Colour(ColourPipeline),
     Rewrite(Rewrite),
     Precision(Precision),
-    /// INT8 on an emulation of ORT's int8 kernels (a registry runtime: `emulated-ort-avx2`,
-    /// `emulated-ort-vnni`).
-    Int8Kernels(Granularity, String),
+    /// An INT8 precision on an emulation of ORT's int8 kernels (a registry runtime:
+    /// `emulated-ort-avx2`, `emulated-ort-vnni`).
+    Int8Kernels(Precision, String),
     Runtime(String),
     PostProcess(PostProcessChange),
 }
@@ -361,7 +365,7 @@ impl Knob {
             }
             .to_string(),
             Knob::Precision(precision) => precision.to_string(),
-            Knob::Int8Kernels(granularity, runtime) => format!("int8-{}@{runtime}", granularity.name()),
+            Knob::Int8Kernels(precision, runtime) => format!("{precision}@{runtime}"),
             Knob::Runtime(runtime) => runtime.clone(),
             Knob::PostProcess(change) => change.name().to_string(),
         };
@@ -441,16 +445,20 @@ pub fn default_knobs() -> Vec<Knob> {
             Precision::Fp16 { keep_io_float: true },
             Precision::Int8(Granularity::PerTensor),
             Precision::Int8(Granularity::PerChannel),
+            Precision::Int8Dynamic,
         ]
         .map(Knob::Precision),
     );
-    // The instruction set: INT8 per channel (per tensor saturates too rarely to matter) on ORT's
-    // int8 kernels of an AVX2 CPU and of a VNNI one, both emulated, whatever this CPU is.
-    knobs.extend(
-        crate::noise::ort_int8::RUNTIMES
-            .iter()
-            .map(|(name, _)| Knob::Int8Kernels(Granularity::PerChannel, name.to_string())),
-    );
+    // The instruction set: INT8 per channel (per tensor saturates too rarely to matter) and INT8
+    // dynamic on ORT's int8 kernels of an AVX2 CPU and of a VNNI one, both emulated, whatever
+    // this CPU is.
+    for precision in [Precision::Int8(Granularity::PerChannel), Precision::Int8Dynamic] {
+        knobs.extend(
+            crate::noise::ort_int8::RUNTIMES
+                .iter()
+                .map(|(name, _)| Knob::Int8Kernels(precision, name.to_string())),
+        );
+    }
     // Other runtimes (tract, LibTorch, the f64 reference), ORT without graph optimisations, ORT
     // with 4 intra-op threads, and the GPU runtimes (LibTorch CUDA, ORT CUDA, TensorRT FP32 and
     // FP16, all without TF32): a runtime that is not available here (the `torch` feature, a GPU)

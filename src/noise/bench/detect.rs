@@ -7,6 +7,7 @@ use ndarray::{Array2, Array3, Array4, ArrayView1, ArrayView3};
 use rayon::prelude::*;
 use sysnoise_boundary::{IoSpec, Model};
 
+use super::Batch;
 use super::task::{self, Photo, Scores, Task};
 use crate::error::EngineError;
 use crate::noise::decode::PixelDifference;
@@ -441,11 +442,11 @@ impl Task for NanoDetPhotos {
     fn item_count(&self) -> usize {
         self.evaluation.len()
     }
-    fn inputs(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.evaluation, preprocess)
+    fn inputs(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.evaluation, preprocess)?)
     }
-    fn calibration(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.calibration, preprocess)
+    fn calibration(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.calibration, preprocess)?)
     }
     fn has_pipeline(&self) -> bool {
         true

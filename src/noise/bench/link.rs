@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use ndarray::{Array4, ArrayD};
+use ndarray::ArrayD;
 use serde::Serialize;
-use sysnoise_boundary::{DType, Model, Runtime};
+use sysnoise_boundary::{Model, Runtime};
 
+use super::Batch;
 use super::ConfigResult;
-use super::task::named_input;
 use crate::error::EngineError;
 use crate::pernode::node_name;
 
@@ -66,14 +66,10 @@ impl LayerValues {
     pub fn record(
         runtime: &dyn Runtime,
         model: &Model,
-        inputs: &Array4<f32>,
+        inputs: &Batch,
         items: usize,
     ) -> Result<LayerValues, EngineError> {
-        let mut named = named_input(model, inputs, 0..items)?;
-        let dtype = model.inputs().first().and_then(|i| i.dtype).unwrap_or(DType::F32);
-        if dtype != DType::F32 {
-            named[0].1 = named[0].1.cast(dtype);
-        }
+        let named = inputs.rows(model, 0..items);
         let outputs = runtime
             .prepare_with_intermediates(model)
             .and_then(|mut session| session.run(&named))

@@ -2,30 +2,33 @@
 //! on every task; the task Δ per option, per family (mean and max over its options) and stacked,
 //! next to the operator-level divergence each configuration causes.
 
+pub mod batch;
 pub mod detect;
 pub mod link;
 pub mod ocr;
 pub mod output;
 pub mod plots;
 pub mod task;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ndarray::{Array2, Array4, Axis};
+use ndarray::{Array2, Axis};
 use serde::Serialize;
-use sysnoise_boundary::{DType, Model, Runtime, RuntimeError};
+use sysnoise_boundary::{Model, Runtime, RuntimeError};
 
 use crate::error::EngineError;
 use crate::noise::decode::PixelDifference;
-use crate::noise::quantise;
 use crate::noise::rewrite::{self, Rewrite};
 use crate::noise::system::{Family, Knob, Precision, SystemConfig};
+use crate::noise::{quantise, quantise_dynamic};
 use crate::registry;
+pub use batch::Batch;
 use link::Divergence;
-use task::{Scores, Task, named_input};
+use task::{Scores, Task};
 
 /// How the benchmark runs.
 pub struct BenchOptions {
@@ -151,22 +154,26 @@ fn deployed_model(task: &dyn Task, config: &SystemConfig) -> Result<Model, Strin
         }
         Precision::Int8(granularity) => {
             let calibration = task.calibration(&config.preprocess).map_err(|e| e.to_string())?;
-            let samples = (0..calibration.shape()[0])
-                .map(|i| named_input(&model, &calibration, i..i + 1))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
+            let samples: Vec<_> = (0..calibration.items())
+                .map(|i| calibration.rows(&model, i..i + 1))
+                .collect();
             let calibrator = registry::build("ort").map_err(|e| e.to_string())?;
             model = quantise::quantise_static(&model, &samples, calibrator.as_ref(), granularity)
                 .map_err(|e| e.to_string())?
                 .0;
         }
+        Precision::Int8Dynamic => {
+            let (quantised, what) = quantise_dynamic::quantise_dynamic(&model).map_err(|e| e.to_string())?;
+            if what.changes == 0 {
+                return Err(
+                    "no MatMul with a constant 2-D weight: dynamic quantisation (MatMul only here) does not apply"
+                        .into(),
+                );
+            }
+            model = quantised;
+        }
     }
     Ok(model)
-}
-
-/// Casts an f32 input to what the model's input expects (FP16 models take FP16).
-fn input_dtype(model: &Model) -> DType {
-    model.inputs().first().and_then(|i| i.dtype).unwrap_or(DType::F32)
 }
 
 const BATCH: usize = 16;
@@ -194,14 +201,8 @@ fn rows_of(outputs: &sysnoise_boundary::NamedTensors, rows: usize) -> Result<Arr
 /// The outputs of `model` on `inputs` as `[N, Σ elements per item]` (logits `[N, classes]` for a
 /// classifier; several outputs side by side in graph order), `jobs` threads each with its own
 /// session.
-pub fn infer(
-    runtime: &dyn Runtime,
-    model: &Model,
-    inputs: &Array4<f32>,
-    jobs: usize,
-) -> Result<Array2<f64>, EngineError> {
-    let items = inputs.shape()[0];
-    let dtype = input_dtype(model);
+pub fn infer(runtime: &dyn Runtime, model: &Model, inputs: &Batch, jobs: usize) -> Result<Array2<f64>, EngineError> {
+    let items = inputs.items();
     let next = AtomicUsize::new(0);
     let chunks: Vec<Result<Vec<LogitsChunk>, EngineError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs.max(1).min(items.div_ceil(BATCH).max(1)))
@@ -215,10 +216,7 @@ pub fn infer(
                             return Ok(done);
                         }
                         let end = (start + BATCH).min(items);
-                        let mut named = named_input(model, inputs, start..end)?;
-                        if dtype != DType::F32 {
-                            named[0].1 = named[0].1.cast(dtype);
-                        }
+                        let named = inputs.rows(model, start..end);
                         let outputs = session.run(&named).map_err(EngineError::Runtime)?;
                         if outputs.is_empty() {
                             return Err(EngineError::Input("the model has no output".into()));
@@ -351,7 +349,7 @@ pub fn run_task(task: &dyn Task, options: &BenchOptions) -> Result<TaskResult, E
             if matches!(family, Some(Family::Decoder | Family::Colour)) {
                 result.decoded_pixels = task.decoded_difference(&training.preprocess, &config.preprocess);
             }
-            result.input_mean_abs_diff = (inputs - &training_inputs).mapv(f32::abs).mean().map_or(0.0, f64::from);
+            result.input_mean_abs_diff = inputs.mean_abs_diff(&training_inputs);
             // Per-layer values expose every node output, which keeps ORT (and its emulation)
             // from fusing Q/DQ into integer kernels: for the ISA rows the link would measure
             // float arithmetic, not the kernels the row is about, so it is not recorded.

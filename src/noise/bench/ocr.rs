@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, Array3, Array4, ArrayView2, s};
 use sysnoise_boundary::Model;
 
+use super::Batch;
 use super::task::{Scores, Task};
 use crate::error::EngineError;
 use crate::noise::system::{PostProcess, Preprocess};
@@ -238,11 +239,11 @@ impl Task for OcrLines {
     fn item_count(&self) -> usize {
         self.evaluation.len()
     }
-    fn inputs(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.evaluation, preprocess)
+    fn inputs(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.evaluation, preprocess)?)
     }
-    fn calibration(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.calibration, preprocess)
+    fn calibration(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.calibration, preprocess)?)
     }
     fn has_pipeline(&self) -> bool {
         true

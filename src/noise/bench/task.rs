@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3, Array4, ArrayD, ArrayView1, Axis, s};
 use rayon::prelude::*;
-use sysnoise_boundary::{Model, NamedTensors, Tensor};
+use sysnoise_boundary::Model;
 
+use super::Batch;
 use crate::error::EngineError;
 use crate::noise::decode::{self, PixelDifference};
 use crate::noise::fmnist;
@@ -20,11 +21,12 @@ pub trait Task: Sync {
     fn model(&self) -> &Model;
     /// Evaluation items (images).
     fn item_count(&self) -> usize;
-    /// The model's input for every evaluation item under `preprocess`, `[N, C, H, W]`; tasks
+    /// The model's inputs for every evaluation item under `preprocess` (images `[N, C, H, W]`,
+    /// token ids `[N, L]`); tasks
     /// without a pre-processing pipeline ignore it (their `has_pipeline` is false).
-    fn inputs(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError>;
+    fn inputs(&self, preprocess: &Preprocess) -> Result<Batch, EngineError>;
     /// Inputs for INT8 calibration, disjoint from the evaluation items.
-    fn calibration(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError>;
+    fn calibration(&self, preprocess: &Preprocess) -> Result<Batch, EngineError>;
     /// Whether pre-processing knobs (decoder, resize, colour) apply.
     fn has_pipeline(&self) -> bool;
     /// The name of the labelled quality metric `score` fills in (`accuracy`), `None` for a
@@ -295,11 +297,11 @@ impl Task for ImageNetPhotos {
     fn item_count(&self) -> usize {
         self.evaluation.len()
     }
-    fn inputs(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.evaluation, preprocess)
+    fn inputs(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.evaluation, preprocess)?)
     }
-    fn calibration(&self, preprocess: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Self::batch(&self.calibration, preprocess)
+    fn calibration(&self, preprocess: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, Self::batch(&self.calibration, preprocess)?)
     }
     fn has_pipeline(&self) -> bool {
         true
@@ -375,11 +377,11 @@ impl Task for FashionMnist {
     fn item_count(&self) -> usize {
         self.labels.len()
     }
-    fn inputs(&self, _: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Ok(four_d(&self.images))
+    fn inputs(&self, _: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, four_d(&self.images))
     }
-    fn calibration(&self, _: &Preprocess) -> Result<Array4<f32>, EngineError> {
-        Ok(four_d(&self.calibration))
+    fn calibration(&self, _: &Preprocess) -> Result<Batch, EngineError> {
+        Batch::images(&self.model, four_d(&self.calibration))
     }
     fn has_pipeline(&self) -> bool {
         false
@@ -390,21 +392,6 @@ impl Task for FashionMnist {
     fn score(&self, training: &Array2<f64>, outputs: &Array2<f64>, _: &PostProcess) -> Scores {
         classification_scores(training, outputs, Some(&self.labels))
     }
-}
-
-/// Rows `range` of `batch` as the model's (only) input.
-pub fn named_input(
-    model: &Model,
-    batch: &Array4<f32>,
-    range: std::ops::Range<usize>,
-) -> Result<NamedTensors, EngineError> {
-    let input = model
-        .inputs()
-        .first()
-        .map(|i| i.name.clone())
-        .ok_or_else(|| EngineError::Input("the model has no input".into()))?;
-    let rows = batch.slice(s![range, .., .., ..]).to_owned().into_dyn();
-    Ok(vec![(input, Tensor::F32(rows))])
 }
 
 /// A photo: its file name and JPEG bytes.

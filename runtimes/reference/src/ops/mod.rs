@@ -22,6 +22,7 @@ mod normalization;
 mod pad;
 mod pmaddubsw;
 mod pool;
+mod quantize_linear;
 mod reduce;
 mod reshape;
 mod resize;
@@ -61,6 +62,7 @@ impl Registry {
             normalization::register,
             pad::register,
             pool::register,
+            quantize_linear::register,
             reduce::register,
             reshape::register,
             resize::register,
