@@ -84,6 +84,10 @@ pub struct CompareReport {
     /// With `--per-node` and a divergence but no single node beyond tolerance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_node_note: Option<String>,
+    /// What the verdict rests on when it is less than a vote with the oracle: fewer than two
+    /// runtimes produced outputs (`inconclusive`), or the reference did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vote_note: Option<String>,
     /// The machine the runtimes ran on (CPU model and ISA features).
     pub machine: Machine,
     /// Runtimes whose results on this model depend on the CPU's instruction set, and how.
@@ -94,6 +98,61 @@ pub struct CompareReport {
 impl CompareReport {
     pub fn diverges(&self) -> bool {
         self.verdict == "diverge"
+    }
+
+    /// Fewer than two runtimes produced outputs and none failed: nothing was compared.
+    pub fn is_inconclusive(&self) -> bool {
+        self.verdict == INCONCLUSIVE
+    }
+}
+
+/// The verdict of a comparison in which fewer than two runtimes produced outputs (and none
+/// failed where another ran): neither "agree" nor "diverge" can be claimed.
+pub const INCONCLUSIVE: &str = "inconclusive";
+
+/// `name (first line of why it has no outputs)` of every run without outputs.
+fn missing_runs(runs: &[Run]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| {
+            let e = r.outputs.as_ref().err()?;
+            let why = e.to_string();
+            let first = why.lines().next().unwrap_or("").chars().take(160).collect::<String>();
+            Some(format!("{} ({first})", r.name))
+        })
+        .collect()
+}
+
+/// Why the verdict is less than a vote with the oracle, if it is.
+fn vote_note(runs: &[Run], inconclusive: bool) -> Option<String> {
+    let ran: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.outputs.is_ok())
+        .map(|r| r.name.as_str())
+        .collect();
+    let missing = missing_runs(runs);
+    if inconclusive {
+        let others = if missing.is_empty() {
+            "no other runtime was asked for (`-r` names at least two)".to_string()
+        } else {
+            format!("no outputs from {}", missing.join("; "))
+        };
+        return Some(format!(
+            "only {} produced outputs, so nothing was compared: {others}",
+            ran.join(", ")
+        ));
+    }
+    let oracle = runs.iter().find(|r| r.name == REFERENCE);
+    match oracle {
+        Some(r) if r.outputs.is_ok() => None,
+        Some(_) => Some(format!(
+            "the reference (the oracle) did not run: {}; the verdict is a majority vote of {} without it",
+            missing_runs(std::slice::from_ref(oracle.expect("matched"))).join(""),
+            ran.join(", ")
+        )),
+        None => Some(format!(
+            "the reference (the oracle) was not asked for: the verdict is a majority vote of {}",
+            ran.join(", ")
+        )),
     }
 }
 
@@ -235,6 +294,38 @@ pub fn judge(model: &Model, runs: &[Run], tolerances: &ToleranceModel) -> Option
     })
 }
 
+/// Why `--per-node` found no single diverging node. For runtimes that failed on the whole model
+/// this is not accumulation: each node alone ran, so the failure is the graph's (its shapes,
+/// types, or the runtime's loader), at the node the error names when it names one.
+fn no_culprit_note(runtimes: &[RuntimeReport]) -> String {
+    let failed: Vec<String> = runtimes
+        .iter()
+        .filter(|r| r.verdict == Verdict::Error)
+        .map(|r| {
+            let message = r.message.as_deref().unwrap_or("").lines().next().unwrap_or("");
+            let message: String = message.chars().take(160).collect();
+            match &r.node {
+                Some(node) => format!("{} failed at node '{node}' ({message})", r.name),
+                None => format!("{} failed ({message})", r.name),
+            }
+        })
+        .collect();
+    let diverged = runtimes.iter().any(|r| r.verdict == Verdict::Diverge);
+    if failed.is_empty() {
+        "no single node diverges beyond tolerance when fed the baseline's values: the difference accumulates across nodes".into()
+    } else if diverged {
+        format!(
+            "{}; no single node diverges or fails when fed the baseline's values: the numeric difference accumulates across nodes, and the failure comes from the graph as a whole (shapes, types or the loader), not one node's arithmetic",
+            failed.join("; ")
+        )
+    } else {
+        format!(
+            "{} on the whole model, but every node runs alone on the baseline's values: the failure comes from the graph as a whole (shapes, types or the runtime's loader), not one node's arithmetic",
+            failed.join("; ")
+        )
+    }
+}
+
 /// Runs `model` on every runtime and builds the report.
 pub fn compare(
     runtimes: &[Box<dyn Runtime>],
@@ -292,11 +383,23 @@ pub fn compare(
         .collect();
     let baseline = judgement.baseline;
     let machine = Machine::here();
+    let produced = runs.iter().filter(|r| r.outputs.is_ok()).count();
+    // A runtime failing where another ran is a divergence (error against success); otherwise one
+    // runtime's outputs alone agree with nothing.
+    let inconclusive = diverging.is_empty() && produced < 2;
+    let verdict = if !diverging.is_empty() {
+        "diverge"
+    } else if inconclusive {
+        INCONCLUSIVE
+    } else {
+        "agree"
+    };
     let mut report = CompareReport {
         model: options.model_label.clone(),
         inputs: options.inputs_label.clone(),
         seed: options.seed,
-        verdict: if diverging.is_empty() { "agree" } else { "diverge" }.to_string(),
+        vote_note: vote_note(&runs, inconclusive),
+        verdict: verdict.to_string(),
         diverging_runtimes: diverging,
         baseline: runs[baseline].name.clone(),
         runtimes: runtime_reports,
@@ -320,10 +423,7 @@ pub fn compare(
         let values: HashMap<String, Tensor> = pernode::baseline_values(baseline_rt, model, inputs)?;
         report.culprit = pernode::first_divergent_node(model, &values, &suspects, options.tolerances)?;
         if report.culprit.is_none() {
-            report.per_node_note = Some(
-                "no single node diverges beyond tolerance when fed the baseline's values: the difference accumulates across nodes"
-                    .to_string(),
-            );
+            report.per_node_note = Some(no_culprit_note(&report.runtimes));
         }
     }
     Ok(report)

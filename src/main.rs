@@ -22,7 +22,8 @@ use sysnoise_boundary::{Model, Runtime};
 /// reference, and tells you which runtime diverges and at which node.
 ///
 /// Exit codes: 0 = all runtimes agree, 1 = a divergence was found, 2 = error (bad model or
-/// input, runtime not installed, bad option).
+/// input, runtime not installed, bad option), 3 = inconclusive (`compare`: fewer than two
+/// runtimes produced outputs, so nothing was compared).
 #[derive(Parser)]
 #[command(name = "sysnoise", version, propagate_version = true)]
 struct Cli {
@@ -33,6 +34,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one model on several runtimes and compare their outputs.
+    ///
+    /// Exit: 0 agree, 1 diverge (a runtime differs beyond tolerance, or fails where another
+    /// ran), 2 error, 3 inconclusive (fewer than two runtimes produced outputs).
     ///
     /// Examples:
     ///   sysnoise compare model.onnx
@@ -497,6 +501,8 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if report.diverges() {
         ExitCode::from(1)
+    } else if report.is_inconclusive() {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })

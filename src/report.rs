@@ -203,6 +203,9 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
     if let Some(note) = &report.per_node_note {
         let _ = writeln!(out, "\nper-node: {note}");
     }
+    if let Some(note) = &report.vote_note {
+        let _ = writeln!(out, "\nvote: {note}");
+    }
     for note in &report.isa_notes {
         let _ = writeln!(out, "\nCPU-dependent: {note}");
     }
@@ -210,6 +213,11 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
         format!(
             "DIVERGE: {} diverging from {}",
             report.diverging_runtimes.join(", "),
+            report.baseline
+        )
+    } else if report.is_inconclusive() {
+        format!(
+            "INCONCLUSIVE: only {} produced outputs, nothing was compared",
             report.baseline
         )
     } else {

@@ -26,6 +26,31 @@ fn builtin_model_agrees_with_exit_0() {
     assert!(text.contains("seed 0"));
 }
 
+/// One runtime's outputs agree with nothing: `inconclusive`, exit 3, in text and JSON; without
+/// the reference the vote says it had no oracle.
+#[test]
+fn a_single_runtime_is_inconclusive_and_a_vote_without_the_oracle_says_so() {
+    let out = sysnoise(&["compare", "builtin:cnn", "-r", "ort"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("verdict: INCONCLUSIVE: only ort produced outputs"),
+        "{text}"
+    );
+    let out = sysnoise(&["compare", "builtin:cnn", "-r", "ort", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "inconclusive");
+    let note = json["vote_note"].as_str().unwrap();
+    assert!(note.contains("only ort produced outputs"), "{note}");
+    let out = sysnoise(&["compare", "builtin:cnn", "-r", "ort,tract", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "agree");
+    let note = json["vote_note"].as_str().unwrap();
+    assert!(note.contains("majority vote of ort, tract"), "{note}");
+}
+
 /// The precision probe: f32 runtimes agree on it; in bf16 (LibTorch) its 512-term dot products
 /// are far outside the f32 tolerance, and the JSON says by how much.
 #[test]

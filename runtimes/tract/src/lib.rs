@@ -61,8 +61,23 @@ impl Runtime for TractRuntime {
 
 /// Parses an ONNX model into tract's inference model; ops tract does not know are `Unsupported`.
 fn parse(runtime: &str, model: &Model) -> Result<InferenceModel, RuntimeError> {
+    parse_with(runtime, model, ValueInfo::Use)
+}
+
+/// Whether tract reads the graph's `value_info` shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueInfo {
+    Use,
+    /// As `tract --onnx-ignore-value-info`: exporters write value_info in the model's symbolic
+    /// dims (`batch`, `seq`), which tract then cannot unify with the concrete shapes fed
+    /// ("Impossible to unify Sym(batch) with Val(1)"); tract infers them again from the inputs.
+    Ignore,
+}
+
+fn parse_with(runtime: &str, model: &Model, value_info: ValueInfo) -> Result<InferenceModel, RuntimeError> {
     let bytes = model.to_bytes();
     let inference = tract_onnx::onnx()
+        .with_ignore_value_info(value_info == ValueInfo::Ignore)
         .model_for_read(&mut bytes.as_slice())
         .map_err(|e| convert::classify(runtime, &e))?;
     if let Some(node) = inference
@@ -104,10 +119,27 @@ impl TractSession {
             .collect()
     }
 
-    /// Optimises and plans `model` for tensors of these dtypes and shapes.
+    /// Optimises and plans `model` for tensors of these dtypes and shapes. When that fails with
+    /// the graph's value_info and the model has any, it is tried again without (tract's own
+    /// `--onnx-ignore-value-info`): value_info written in symbolic dims, or stale after an
+    /// export, is the model's annotation, not its computation.
     fn plan(&self, model: &Model, feeds: &[&Tensor]) -> Result<Arc<TypedRunnableModel>, RuntimeError> {
+        match self.plan_with(model, feeds, ValueInfo::Use) {
+            Err(first) if !model.graph().value_info.is_empty() && !first.is_unsupported() => {
+                self.plan_with(model, feeds, ValueInfo::Ignore).map_err(|_| first)
+            }
+            planned => planned,
+        }
+    }
+
+    fn plan_with(
+        &self,
+        model: &Model,
+        feeds: &[&Tensor],
+        value_info: ValueInfo,
+    ) -> Result<Arc<TypedRunnableModel>, RuntimeError> {
         let err = |e: tract_onnx::prelude::TractError| convert::classify(&self.name, &e);
-        let mut inference = parse(&self.name, model)?;
+        let mut inference = parse_with(&self.name, model, value_info)?;
         for (ix, tensor) in feeds.iter().enumerate() {
             let dt = convert::datum_type(&self.name, tensor.dtype())?;
             inference = inference

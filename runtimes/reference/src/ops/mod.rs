@@ -13,6 +13,8 @@ mod concat_split;
 mod constant;
 mod conv;
 mod conv_transpose;
+mod dropout;
+mod einsum;
 mod elementwise_binary;
 mod elementwise_unary;
 mod expand_tile;
@@ -54,6 +56,8 @@ impl Registry {
             constant::register,
             conv::register,
             conv_transpose::register,
+            dropout::register,
+            einsum::register,
             elementwise_binary::register,
             elementwise_unary::register,
             expand_tile::register,

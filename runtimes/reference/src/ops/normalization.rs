@@ -1,4 +1,4 @@
-//! Reference kernels: normalisations (BatchNormalization inference, Instance/Layer/Group/LpNormalization).
+//! Reference kernels: normalisations (BatchNormalization inference, Instance/Layer/Group/LpNormalization, LRN).
 
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use sysnoise_boundary::DType;
@@ -15,6 +15,42 @@ pub fn register(r: &mut Registry) {
     r.add("LayerNormalization", layer_norm);
     r.add("GroupNormalization", group_norm);
     r.add("LpNormalization", lp_norm);
+    r.add("LRN", lrn);
+}
+
+/// LRN across channels of `[N, C, D1, ...]`: `y = x / (bias + alpha / size · Σ x²)^beta`, the sum
+/// over channels `c − ⌊(size − 1) / 2⌋ ..= c + ⌈(size − 1) / 2⌉` that exist.
+fn lrn(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x_value = ctx.input(inputs, 0)?;
+    let x = x_value.as_float()?;
+    if x.ndim() < 3 {
+        return Err(OpError::invalid(format!(
+            "LRN of rank {} (needs [N, C, D1, ...])",
+            x.ndim()
+        )));
+    }
+    let size = ctx.int("size", 0);
+    if size < 1 {
+        return Err(OpError::invalid(format!("LRN size {size}")));
+    }
+    let (alpha, beta, bias) = (
+        ctx.float("alpha", 1e-4),
+        ctx.float("beta", 0.75),
+        ctx.float("bias", 1.0),
+    );
+    let channels = x.shape()[1] as i64;
+    let (before, after) = ((size - 1) / 2, (size - 1 + 1) / 2);
+    let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
+        let c = index[1] as i64;
+        let mut at = index.clone();
+        let mut sum = 0.0;
+        for k in (c - before).max(0)..=(c + after).min(channels - 1) {
+            at[1] = k as usize;
+            sum += x[&at] * x[&at];
+        }
+        x[&index] / (bias + alpha / size as f64 * sum).powf(beta)
+    });
+    Ok(vec![Value::float(x_value.dtype, y)])
 }
 
 /// Reshapes a per-channel parameter (shape `[C]`, or `[C, D1, ...]` for the old `spatial=0`)

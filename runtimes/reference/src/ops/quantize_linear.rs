@@ -1,15 +1,159 @@
-//! Reference kernels: linear quantisation (DynamicQuantizeLinear).
+//! Reference kernels: linear quantisation (QuantizeLinear, DequantizeLinear per tensor, per axis
+//! and blocked; DynamicQuantizeLinear).
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Dimension, IxDyn};
 use sysnoise_boundary::DType;
 
 use super::Registry;
 use crate::context::OpContext;
 use crate::error::OpError;
-use crate::value::Value;
+use crate::value::{Value, round_to};
 
 pub fn register(r: &mut Registry) {
+    r.add("QuantizeLinear", quantize_linear);
+    r.add("DequantizeLinear", dequantize_linear);
     r.add("DynamicQuantizeLinear", dynamic_quantize_linear);
+}
+
+/// The integer range of a quantised dtype, `None` for types this kernel does not quantise to
+/// (int4/uint4 and float8 have no `Value` representation here).
+fn integer_range(dtype: DType) -> Option<(i64, i64)> {
+    Some(match dtype {
+        DType::U8 => (0, 255),
+        DType::I8 => (-128, 127),
+        DType::U16 => (0, 65_535),
+        DType::I16 => (-32_768, 32_767),
+        DType::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        _ => return None,
+    })
+}
+
+/// How a scale (and zero point) tensor maps onto the quantised tensor: per tensor, per slice
+/// along `axis`, or per block of `block` elements along `axis`.
+struct Layout {
+    axis: usize,
+    /// 0: one parameter per slice along `axis` (or one overall when the scale is a scalar).
+    block: usize,
+    per_tensor: bool,
+}
+
+impl Layout {
+    fn of(ctx: &OpContext, x_shape: &[usize], scale_shape: &[usize]) -> Result<Layout, OpError> {
+        let rank = x_shape.len();
+        let per_tensor = scale_shape.iter().product::<usize>() == 1 && scale_shape.len() <= 1;
+        if per_tensor {
+            return Ok(Layout {
+                axis: 0,
+                block: 0,
+                per_tensor,
+            });
+        }
+        let axis = ctx.axis(ctx.int("axis", 1), rank)?;
+        let block = usize::try_from(ctx.int("block_size", 0))
+            .map_err(|_| OpError::invalid("block_size must not be negative"))?;
+        if block == 0 {
+            if scale_shape != [x_shape[axis]] {
+                return Err(OpError::invalid(format!(
+                    "per-axis scale of shape {scale_shape:?} for axis {axis} of {x_shape:?}"
+                )));
+            }
+        } else {
+            let mut want = x_shape.to_vec();
+            want[axis] = x_shape[axis].div_ceil(block);
+            if scale_shape != want.as_slice() {
+                return Err(OpError::invalid(format!(
+                    "blocked scale of shape {scale_shape:?} for block_size {block} on axis {axis} of {x_shape:?} (expected {want:?})"
+                )));
+            }
+        }
+        Ok(Layout {
+            axis,
+            block,
+            per_tensor,
+        })
+    }
+
+    /// The parameter (scale or zero point) that applies to element `index` of x.
+    fn parameter(&self, index: &[usize], params: &ArrayD<f64>) -> f64 {
+        if self.per_tensor {
+            return params.iter().next().copied().unwrap_or(0.0);
+        }
+        if self.block == 0 {
+            return params[&[index[self.axis]][..]];
+        }
+        let mut at = index.to_vec();
+        at[self.axis] /= self.block;
+        params[IxDyn(&at)]
+    }
+}
+
+/// The zero point as f64 values (zeros of the scale's shape when omitted).
+fn zero_points(zero_point: Option<&Value>, scale: &ArrayD<f64>) -> ArrayD<f64> {
+    match zero_point {
+        Some(z) => z.to_f64(),
+        None => ArrayD::zeros(scale.raw_dim()),
+    }
+}
+
+/// QuantizeLinear: `y = saturate(round(x / y_scale) + y_zero_point)`, rounding half to even,
+/// the division in x's float type as the spec computes it. The output type is the zero point's,
+/// else `output_dtype` (opset 21), else uint8.
+fn quantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x_value = ctx.input(inputs, 0)?;
+    let x = x_value.as_float()?;
+    let scale_value = ctx.input(inputs, 1)?;
+    // The scale is a tensor of its float type: an f64 value the reference kept unrounded (a
+    // scale computed in the graph) is that type's value first.
+    let scale = scale_value.to_f64().mapv(|v| round_to(scale_value.dtype, v));
+    let zero_point = ctx.optional_input(inputs, 2);
+    let dtype = match (zero_point, ctx.int("output_dtype", 0)) {
+        (Some(z), _) => z.dtype,
+        (None, 0) => DType::U8,
+        (None, code) => i32::try_from(code)
+            .ok()
+            .and_then(|c| DType::from_onnx_code(c).ok())
+            .ok_or_else(|| OpError::invalid(format!("output_dtype {code}")))?,
+    };
+    let (low, high) = integer_range(dtype).ok_or_else(|| {
+        OpError::unsupported(format!(
+            "QuantizeLinear to {dtype} (int4, uint4 and float8 are not implemented)"
+        ))
+    })?;
+    let layout = Layout::of(ctx, x.shape(), scale.shape())?;
+    let zeros = zero_points(zero_point, &scale);
+    let precision = x_value.dtype;
+    let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
+        let index = index.slice();
+        let s = layout.parameter(index, &scale);
+        let z = layout.parameter(index, &zeros);
+        let v = round_to(precision, x[index]);
+        let q = round_to(precision, v / s).round_ties_even() + z;
+        // NaN saturates to 0 as a C cast would; the spec leaves it undefined.
+        (q.clamp(low as f64, high as f64) as i64).clamp(low, high)
+    });
+    Ok(vec![Value::int(dtype, y)])
+}
+
+/// DequantizeLinear: `y = (x − x_zero_point) · x_scale` in the scale's float type (kept in f64
+/// like every reference value).
+fn dequantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x_value = ctx.input(inputs, 0)?;
+    if integer_range(x_value.dtype).is_none() {
+        return Err(OpError::unsupported(format!(
+            "DequantizeLinear of {} (int4, uint4 and float8 are not implemented)",
+            x_value.dtype
+        )));
+    }
+    let x = x_value.to_f64();
+    let scale_value = ctx.input(inputs, 1)?;
+    let scale = scale_value.to_f64();
+    let zeros = zero_points(ctx.optional_input(inputs, 2), &scale);
+    let layout = Layout::of(ctx, x.shape(), scale.shape())?;
+    let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
+        let index = index.slice();
+        (x[index] - layout.parameter(index, &zeros)) * layout.parameter(index, &scale)
+    });
+    Ok(vec![Value::float(scale_value.dtype, y)])
 }
 
 /// DynamicQuantizeLinear (opset 11): uint8 asymmetric quantisation whose range is the input's own
