@@ -1,12 +1,15 @@
-//! The graph executor and the `reference` runtime: evaluates nodes in order with f64 kernels.
+//! The graph executor and the `reference` runtime: evaluates nodes in order with f64 kernels,
+//! and the bodies of If / Loop / Scan with the enclosing graphs' values in scope.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use sysnoise_boundary::model::normalise_domain;
+use sysnoise_boundary::onnx::GraphProto;
 use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor, U8S8Accumulation};
 
 use crate::context::OpContext;
+use crate::control_flow;
 use crate::error::OpError;
 use crate::ops::Registry;
 use crate::value::Value;
@@ -43,23 +46,8 @@ impl Runtime for Reference {
 pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Result<Box<dyn Session>, RuntimeError> {
     let name = runtime.to_string();
     let opset = model.opset("").unwrap_or(1);
-    for node in &model.graph().node {
-        let at = || node_label(node);
-        if !normalise_domain(&node.domain).is_empty() {
-            return Err(
-                RuntimeError::unsupported(&name, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
-            );
-        }
-        if registry().get(&node.op_type).is_none() {
-            return Err(RuntimeError::unsupported(&name, format!("no reference kernel for {}", node.op_type)).at(at()));
-        }
-    }
-    let mut constants = HashMap::new();
-    for init in &model.graph().initializer {
-        let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(&name, e.to_string()))?;
-        let value = Value::from_tensor(&tensor).map_err(|e| RuntimeError::unsupported(&name, e.to_string()))?;
-        constants.insert(init.name.clone(), value);
-    }
+    check_ops(model.graph(), &name)?;
+    let constants = initialisers(model.graph(), &name)?;
     Ok(Box::new(ReferenceSession {
         model: Arc::new(model.clone()),
         constants,
@@ -69,12 +57,70 @@ pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Res
     }))
 }
 
+/// Every node of `graph` and of its subgraphs is in the default domain and has a kernel.
+fn check_ops(graph: &GraphProto, runtime: &str) -> Result<(), RuntimeError> {
+    for node in &graph.node {
+        let at = || node_label(node);
+        if !normalise_domain(&node.domain).is_empty() {
+            return Err(
+                RuntimeError::unsupported(runtime, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
+            );
+        }
+        if registry().get(&node.op_type).is_none() && !control_flow::OPS.contains(&node.op_type.as_str()) {
+            return Err(
+                RuntimeError::unsupported(runtime, format!("no reference kernel for {}", node.op_type)).at(at()),
+            );
+        }
+        for subgraph in control_flow::subgraphs(node) {
+            check_ops(subgraph, runtime)?;
+        }
+    }
+    Ok(())
+}
+
+/// The initialisers of `graph` as values.
+fn initialisers(graph: &GraphProto, runtime: &str) -> Result<HashMap<String, Value>, RuntimeError> {
+    graph
+        .initializer
+        .iter()
+        .map(|init| {
+            let tensor = Tensor::from_proto(init).map_err(|e| RuntimeError::unsupported(runtime, e.to_string()))?;
+            let value = Value::from_tensor(&tensor).map_err(|e| RuntimeError::unsupported(runtime, e.to_string()))?;
+            Ok((init.name.clone(), value))
+        })
+        .collect()
+}
+
 /// A node's name, or `op_type#index`-style fallback when it has none.
 fn node_label(node: &sysnoise_boundary::onnx::NodeProto) -> String {
     if node.name.is_empty() {
         format!("{} -> {}", node.op_type, node.output.join(","))
     } else {
         node.name.clone()
+    }
+}
+
+/// Every tensor name `graph` (and its subgraphs) reads: what a control-flow node needs of the
+/// scope around it.
+fn names_read<'g>(graph: &'g GraphProto, into: &mut Vec<&'g str>) {
+    for node in &graph.node {
+        into.extend(node.input.iter().map(String::as_str));
+        for subgraph in control_flow::subgraphs(node) {
+            names_read(subgraph, into);
+        }
+    }
+    into.extend(graph.output.iter().map(|o| o.name.as_str()));
+}
+
+/// The values a graph sees: its own, then its enclosing graphs' (outer-scope names).
+struct Scope<'p> {
+    values: HashMap<String, Value>,
+    parent: Option<&'p Scope<'p>>,
+}
+
+impl Scope<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name).or_else(|| self.parent.and_then(|p| p.get(name)))
     }
 }
 
@@ -88,16 +134,28 @@ struct ReferenceSession {
 }
 
 impl ReferenceSession {
-    /// Evaluates the graph and returns the graph outputs by name. A value is dropped after the
-    /// last node that reads it (f64 intermediates of a large model at batch 16 would otherwise
-    /// fill memory: EfficientNet-Lite0's lowered INT8 graph needed over 20 GB).
-    fn evaluate(&self, inputs: &[(String, Tensor)]) -> Result<HashMap<String, Value>, RuntimeError> {
-        let graph = self.model.graph();
-        let graph_outputs: std::collections::HashSet<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+    /// Evaluates `graph` on `values` (its inputs and initialisers) inside `parent`, and returns
+    /// its outputs in order. A value is dropped after the last node that reads it (f64
+    /// intermediates of a large model at batch 16 would otherwise fill memory: EfficientNet-Lite0's
+    /// lowered INT8 graph needed over 20 GB); a control-flow node reads every name its bodies read.
+    fn run_graph(
+        &self,
+        graph: &GraphProto,
+        values: HashMap<String, Value>,
+        parent: Option<&Scope>,
+    ) -> Result<Vec<Value>, RuntimeError> {
+        let graph_outputs: HashSet<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
         let mut last_use: HashMap<&str, usize> = HashMap::new();
         for (index, node) in graph.node.iter().enumerate() {
             for input in &node.input {
                 last_use.insert(input.as_str(), index);
+            }
+            let mut inner = Vec::new();
+            for subgraph in control_flow::subgraphs(node) {
+                names_read(subgraph, &mut inner);
+            }
+            for name in inner {
+                last_use.insert(name, index);
             }
         }
         let mut dead_after: Vec<Vec<&str>> = vec![Vec::new(); graph.node.len()];
@@ -106,13 +164,9 @@ impl ReferenceSession {
                 dead_after[*index].push(name);
             }
         }
-        let mut values = self.constants.clone();
-        for (name, tensor) in inputs {
-            let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(&self.name, e.to_string()))?;
-            values.insert(name.clone(), value);
-        }
+        let mut scope = Scope { values, parent };
         for (index, node) in graph.node.iter().enumerate() {
-            let kernel = registry().get(&node.op_type).expect("checked in prepare");
+            let has_bodies = control_flow::subgraphs(node).next().is_some();
             let args: Vec<Option<Value>> = node
                 .input
                 .iter()
@@ -120,13 +174,19 @@ impl ReferenceSession {
                     if name.is_empty() {
                         return Ok(None);
                     }
-                    // Its last reader takes the value (it is dropped after this node anyway).
-                    let last_reader = dead_after[index].contains(&name.as_str())
+                    // Its last reader takes the value (it is dropped after this node anyway),
+                    // unless the node's bodies read it too.
+                    let last_reader = !has_bodies
+                        && dead_after[index].contains(&name.as_str())
                         && node.input.iter().filter(|i| *i == name).count() == 1;
-                    let value = if last_reader {
-                        values.remove(name)
-                    } else {
-                        values.get(name).cloned()
+                    let value = match scope.values.remove(name) {
+                        Some(v) if last_reader => Some(v),
+                        Some(v) => {
+                            let copy = v.clone();
+                            scope.values.insert(name.clone(), v);
+                            Some(copy)
+                        }
+                        None => scope.get(name).cloned(),
                     };
                     value.map(Some).ok_or_else(|| {
                         RuntimeError::failed(&self.name, format!("input '{name}' is not defined")).at(node_label(node))
@@ -138,40 +198,66 @@ impl ReferenceSession {
                 opset: self.opset,
                 u8s8: self.u8s8,
             };
-            let outputs = kernel(&ctx, &args).map_err(|e| {
+            let attributed = |e: OpError| {
                 let err = match e {
                     OpError::Unsupported(m) => RuntimeError::unsupported(&self.name, format!("{}: {m}", node.op_type)),
                     OpError::Invalid(m) => RuntimeError::failed(&self.name, format!("{}: {m}", node.op_type)),
                 };
                 err.at(node_label(node))
-            })?;
+            };
+            let outputs = if control_flow::OPS.contains(&node.op_type.as_str()) {
+                let run_body = |body: &GraphProto, feeds: Vec<(String, Value)>| {
+                    let mut values = initialisers(body, &self.name).map_err(control_flow::ControlFlowError::Body)?;
+                    values.extend(feeds);
+                    self.run_graph(body, values, Some(&scope))
+                        .map_err(control_flow::ControlFlowError::Body)
+                };
+                control_flow::run(&ctx, &args, &run_body).map_err(|e| match e {
+                    control_flow::ControlFlowError::Body(err) => err,
+                    control_flow::ControlFlowError::Op(op) => attributed(op),
+                })?
+            } else {
+                let kernel = registry().get(&node.op_type).expect("checked in prepare");
+                kernel(&ctx, &args).map_err(attributed)?
+            };
             for (name, value) in node.output.iter().zip(outputs) {
                 // Outputs nothing reads (and the graph does not return) are not kept.
                 if !name.is_empty() && (last_use.contains_key(name.as_str()) || graph_outputs.contains(name.as_str())) {
-                    values.insert(name.clone(), value);
+                    scope.values.insert(name.clone(), value);
                 }
             }
             for name in &dead_after[index] {
-                values.remove(*name);
+                scope.values.remove(*name);
             }
         }
-        Ok(values)
+        graph
+            .output
+            .iter()
+            .map(|o| {
+                scope
+                    .values
+                    .remove(&o.name)
+                    .or_else(|| scope.get(&o.name).cloned())
+                    .ok_or_else(|| RuntimeError::failed(&self.name, format!("output '{}' was not produced", o.name)))
+            })
+            .collect()
     }
 }
 
 impl Session for ReferenceSession {
     fn run(&mut self, inputs: &[(String, Tensor)]) -> Result<NamedTensors, RuntimeError> {
-        let mut values = self.evaluate(inputs)?;
-        self.model
-            .graph()
+        let mut values = self.constants.clone();
+        for (name, tensor) in inputs {
+            let value = Value::from_tensor(tensor).map_err(|e| RuntimeError::unsupported(&self.name, e.to_string()))?;
+            values.insert(name.clone(), value);
+        }
+        let graph = self.model.graph();
+        let outputs = self.run_graph(graph, values, None)?;
+        Ok(graph
             .output
             .iter()
-            .map(|o| {
-                let value = values
-                    .remove(&o.name)
-                    .ok_or_else(|| RuntimeError::failed(&self.name, format!("output '{}' was not produced", o.name)))?;
-                Ok((o.name.clone(), value.to_tensor()))
-            })
-            .collect()
+            .zip(outputs)
+            .map(|(o, value)| (o.name.clone(), value.to_tensor()))
+            .collect())
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod broadcast;
 pub mod context;
+pub mod control_flow;
 pub mod error;
 pub mod interpreter;
 pub mod ops;
