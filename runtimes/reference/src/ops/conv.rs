@@ -267,7 +267,7 @@ fn conv(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
 /// ConvInteger: Conv of `(x - x_zero_point)` with `(w - w_zero_point)` (a 1-D w_zero_point is
 /// per output channel), in int32. Padding is zero after the shift, i.e. the zero point before.
 /// The sums are exact in f64 for 8-bit operands.
-fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+pub(super) fn conv_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     if ctx.u8s8 == U8S8Accumulation::SaturatingPairs
         && super::pmaddubsw::applies(ctx.input(inputs, 0)?, ctx.input(inputs, 1)?)
     {

@@ -145,7 +145,7 @@ fn gemm(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
 
 /// MatMulInteger: `(A - a_zero_point) x (B - b_zero_point)` in int32. A 1-D a_zero_point is
 /// per row of A (one per M), a 1-D b_zero_point per column of B (one per N).
-fn matmul_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+pub(super) fn matmul_integer(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     if ctx.u8s8 == U8S8Accumulation::SaturatingPairs
         && super::pmaddubsw::applies(ctx.input(inputs, 0)?, ctx.input(inputs, 1)?)
     {

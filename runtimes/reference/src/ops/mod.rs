@@ -13,17 +13,21 @@ mod concat_split;
 mod constant;
 mod conv;
 mod conv_transpose;
+mod cumulative;
 mod dropout;
 mod einsum;
 mod elementwise_binary;
 mod elementwise_unary;
 mod expand_tile;
 mod gather;
+mod indices;
 mod matmul;
+mod nms;
 mod normalization;
 mod pad;
 mod pmaddubsw;
 mod pool;
+mod qlinear;
 mod quantize_linear;
 mod reduce;
 mod reshape;
@@ -31,6 +35,8 @@ mod resize;
 mod rnn;
 mod slice;
 mod softmax;
+mod space_depth;
+mod topk;
 mod transpose;
 mod variadic;
 
@@ -56,16 +62,20 @@ impl Registry {
             constant::register,
             conv::register,
             conv_transpose::register,
+            cumulative::register,
             dropout::register,
             einsum::register,
             elementwise_binary::register,
             elementwise_unary::register,
             expand_tile::register,
             gather::register,
+            indices::register,
             matmul::register,
+            nms::register,
             normalization::register,
             pad::register,
             pool::register,
+            qlinear::register,
             quantize_linear::register,
             reduce::register,
             reshape::register,
@@ -73,6 +83,8 @@ impl Registry {
             rnn::register,
             slice::register,
             softmax::register,
+            space_depth::register,
+            topk::register,
             transpose::register,
             variadic::register,
         ] {

@@ -1,4 +1,5 @@
-//! Reference kernels: normalisations (BatchNormalization inference, Instance/Layer/Group/LpNormalization, LRN).
+//! Reference kernels: normalisations (BatchNormalization inference, Instance/Layer/Group/Lp/RMS
+//! normalisation, MeanVarianceNormalization, LRN).
 
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use sysnoise_boundary::DType;
@@ -16,6 +17,53 @@ pub fn register(r: &mut Registry) {
     r.add("GroupNormalization", group_norm);
     r.add("LpNormalization", lp_norm);
     r.add("LRN", lrn);
+    r.add("RMSNormalization", rms_norm);
+    r.add("MeanVarianceNormalization", mean_variance_norm);
+}
+
+/// RMSNormalization (opset 23): `x / sqrt(mean(x²) + epsilon) · scale`, the mean over the axes
+/// from `axis` to the last.
+fn rms_norm(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let xa = x.as_float()?;
+    let axis = ctx.axis(ctx.int("axis", -1), xa.ndim())?;
+    let eps = ctx.float("epsilon", 1e-5);
+    let inner: usize = xa.shape()[axis..].iter().product();
+    let flat: Vec<f64> = xa.iter().copied().collect();
+    let mut out = Vec::with_capacity(flat.len());
+    for row in flat.chunks(inner.max(1)) {
+        let mean_square = row.iter().map(|v| v * v).sum::<f64>() / inner.max(1) as f64;
+        let inv = 1.0 / (mean_square + eps).sqrt();
+        out.extend(row.iter().map(|v| v * inv));
+    }
+    let normalized = ArrayD::from_shape_vec(xa.raw_dim(), out).expect("same shape");
+    let scale = ctx.input(inputs, 1)?.to_f64();
+    let y = affine(&normalized, &scale, &ArrayD::zeros(IxDyn(&[])))?;
+    Ok(vec![Value::float(x.dtype, y)])
+}
+
+/// MeanVarianceNormalization: `(x − mean) / (sqrt(var) + 1e-9)` over `axes` (default N, H, W),
+/// as the op's function body defines it.
+fn mean_variance_norm(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let xa = x.as_float()?;
+    let axes: Vec<usize> = ctx
+        .ints("axes")
+        .unwrap_or_else(|| vec![0, 2, 3])
+        .into_iter()
+        .map(|a| ctx.axis(a, xa.ndim()))
+        .collect::<Result<_, _>>()?;
+    let mut mean = xa.clone();
+    let mut square = xa.mapv(|v| v * v);
+    for &axis in axes.iter().rev() {
+        mean = mean.mean_axis(Axis(axis)).expect("non-empty").insert_axis(Axis(axis));
+        square = square.mean_axis(Axis(axis)).expect("non-empty").insert_axis(Axis(axis));
+    }
+    let std = zip3(&square, &mean, &ArrayD::<f64>::zeros(IxDyn(&[])), |s, m, _| {
+        (s - m * m).max(0.0).sqrt()
+    })?;
+    let y = zip3(xa, &mean, &std, |v, m, s| (v - m) / (s + 1e-9))?;
+    Ok(vec![Value::float(x.dtype, y)])
 }
 
 /// LRN across channels of `[N, C, D1, ...]`: `y = x / (bias + alpha / size · Σ x²)^beta`, the sum
