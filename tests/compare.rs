@@ -137,3 +137,61 @@ fn without_the_reference_the_majority_decides() {
     assert_eq!(report.diverging_runtimes, ["tract"]);
     assert_eq!(report.culprit.as_ref().unwrap().node, "rnn_reverse");
 }
+
+/// The `com.microsoft` ops ORT's optimizer writes (Gelu, FastGelu, BiasGelu, QuickGelu,
+/// FusedMatMul, SkipLayerNormalization): the reference computes them from ORT's documentation and
+/// agrees with ORT's kernels, so ORT-optimised models have an oracle too.
+#[test]
+fn the_reference_checks_onnx_runtimes_contrib_ops() {
+    use sysnoise_boundary::onnx::OperatorSetIdProto;
+    use sysnoise_boundary::{DType, GraphBuilder, attr};
+    let mut g = GraphBuilder::new("contrib", 17);
+    g.input("x", DType::F32, &[1, 4, 8]);
+    g.input("skip", DType::F32, &[1, 4, 8]);
+    g.input("w", DType::F32, &[8, 8]);
+    g.input("bias", DType::F32, &[8]);
+    g.input("gamma", DType::F32, &[8]);
+    g.input("beta", DType::F32, &[8]);
+    g.node("Gelu", "gelu", &["x"], vec![]);
+    g.node("FastGelu", "fast", &["gelu", "bias"], vec![]);
+    g.node("BiasGelu", "biased", &["fast", "bias"], vec![]);
+    g.node("QuickGelu", "quick", &["biased"], vec![attr::float("alpha", 1.5)]);
+    g.node(
+        "FusedMatMul",
+        "fused",
+        &["quick", "w"],
+        vec![attr::int("transB", 1), attr::float("alpha", 0.5)],
+    );
+    g.node_with_outputs(
+        "SkipLayerNormalization",
+        "sln",
+        &["fused", "skip", "gamma", "beta", "bias"],
+        &["y"],
+        vec![attr::float("epsilon", 1e-5)],
+    );
+    g.output("y", DType::F32);
+    let mut proto = g.build().proto().clone();
+    for node in &mut proto.graph.as_mut().unwrap().node {
+        node.domain = "com.microsoft".into();
+    }
+    proto.opset_import.push(OperatorSetIdProto {
+        domain: "com.microsoft".into(),
+        version: 1,
+    });
+    let model = sysnoise_boundary::Model::from_proto(proto);
+    let feeds = inputs::generate(&model, 5, &HashMap::new()).unwrap();
+    let runtimes: Vec<_> = ["ort", "reference"]
+        .iter()
+        .map(|n| sysnoise::registry::build(n).unwrap())
+        .collect();
+    let tol = ToleranceModel::default();
+    let report = compare(&runtimes, &model, &feeds, &options(&tol, false, "contrib", 5)).unwrap();
+    let verdicts: Vec<(&str, Verdict)> = report.runtimes.iter().map(|r| (r.name.as_str(), r.verdict)).collect();
+    assert_eq!(
+        verdicts,
+        [("ort", Verdict::Agree), ("reference", Verdict::Agree)],
+        "{}",
+        render(&report, Precision::Normal)
+    );
+    assert_eq!(report.baseline, "reference");
+}

@@ -56,6 +56,11 @@ impl Model {
         self.proto.encode_to_vec()
     }
 
+    /// The whole ModelProto (opset imports, metadata, the graph).
+    pub fn proto(&self) -> &ModelProto {
+        &self.proto
+    }
+
     pub fn graph(&self) -> &GraphProto {
         self.proto.graph.as_ref().expect("Model always has a graph")
     }

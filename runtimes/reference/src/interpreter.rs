@@ -61,15 +61,15 @@ pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Res
 fn check_ops(graph: &GraphProto, runtime: &str) -> Result<(), RuntimeError> {
     for node in &graph.node {
         let at = || node_label(node);
-        if !normalise_domain(&node.domain).is_empty() {
-            return Err(
-                RuntimeError::unsupported(runtime, format!("op domain '{}' ({})", node.domain, node.op_type)).at(at()),
-            );
-        }
-        if registry().get(&node.op_type).is_none() && !control_flow::OPS.contains(&node.op_type.as_str()) {
-            return Err(
-                RuntimeError::unsupported(runtime, format!("no reference kernel for {}", node.op_type)).at(at()),
-            );
+        let domain = normalise_domain(&node.domain);
+        let control_flow = domain.is_empty() && control_flow::OPS.contains(&node.op_type.as_str());
+        if registry().get_in(domain, &node.op_type).is_none() && !control_flow {
+            let what = if domain.is_empty() {
+                format!("no reference kernel for {}", node.op_type)
+            } else {
+                format!("op domain '{}' ({})", node.domain, node.op_type)
+            };
+            return Err(RuntimeError::unsupported(runtime, what).at(at()));
         }
         for subgraph in control_flow::subgraphs(node) {
             check_ops(subgraph, runtime)?;
@@ -205,7 +205,8 @@ impl ReferenceSession {
                 };
                 err.at(node_label(node))
             };
-            let outputs = if control_flow::OPS.contains(&node.op_type.as_str()) {
+            let domain = normalise_domain(&node.domain);
+            let outputs = if domain.is_empty() && control_flow::OPS.contains(&node.op_type.as_str()) {
                 let run_body = |body: &GraphProto, feeds: Vec<(String, Value)>| {
                     let mut values = initialisers(body, &self.name).map_err(control_flow::ControlFlowError::Body)?;
                     values.extend(feeds);
@@ -217,7 +218,7 @@ impl ReferenceSession {
                     control_flow::ControlFlowError::Op(op) => attributed(op),
                 })?
             } else {
-                let kernel = registry().get(&node.op_type).expect("checked in prepare");
+                let kernel = registry().get_in(domain, &node.op_type).expect("checked in prepare");
                 kernel(&ctx, &args).map_err(attributed)?
             };
             for (name, value) in node.output.iter().zip(outputs) {

@@ -15,7 +15,7 @@ pub fn register(r: &mut Registry) {
     r.add("MatMulInteger", matmul_integer);
 }
 
-fn matmul(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+pub(super) fn matmul(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let (a, b) = (ctx.input(inputs, 0)?, ctx.input(inputs, 1)?);
     let out = match (&a.data, &b.data) {
         (Data::F(x), Data::F(y)) => Value::float(a.dtype, batched(x, y, float_product)?),

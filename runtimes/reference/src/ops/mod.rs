@@ -22,6 +22,7 @@ mod expand_tile;
 mod gather;
 mod indices;
 mod matmul;
+mod microsoft;
 mod nms;
 mod normalization;
 mod pad;
@@ -44,11 +45,16 @@ mod variadic;
 /// returns its outputs in order.
 pub type Kernel = fn(&OpContext, &[Option<Value>]) -> Result<Vec<Value>, OpError>;
 
-/// Kernels by op type (default ONNX domain).
+/// Kernels by op type: the default ONNX domain, and the `com.microsoft` contrib ops that ONNX
+/// Runtime's converters and optimizer write into models.
 #[derive(Default)]
 pub struct Registry {
     kernels: HashMap<&'static str, Kernel>,
+    microsoft: HashMap<&'static str, Kernel>,
 }
+
+/// The contrib-op domain of ONNX Runtime.
+pub const MICROSOFT: &str = "com.microsoft";
 
 impl Registry {
     /// Every kernel the reference implements.
@@ -90,7 +96,22 @@ impl Registry {
         ] {
             register(&mut r);
         }
+        microsoft::register(&mut r);
         r
+    }
+
+    pub fn add_microsoft(&mut self, op_type: &'static str, kernel: Kernel) {
+        let previous = self.microsoft.insert(op_type, kernel);
+        assert!(previous.is_none(), "com.microsoft {op_type} registered twice");
+    }
+
+    /// The kernel of `op_type` in `domain` (already normalised: "" for ai.onnx).
+    pub fn get_in(&self, domain: &str, op_type: &str) -> Option<Kernel> {
+        match domain {
+            "" => self.get(op_type),
+            MICROSOFT => self.microsoft.get(op_type).copied(),
+            _ => None,
+        }
     }
 
     pub fn add(&mut self, op_type: &'static str, kernel: Kernel) {

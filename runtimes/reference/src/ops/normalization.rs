@@ -146,14 +146,14 @@ fn batch_norm(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, O
 }
 
 /// The statistics of a standardisation: per-row means and reciprocal standard deviations.
-struct Stats {
-    mean: Vec<f64>,
-    inv_std: Vec<f64>,
+pub(super) struct Stats {
+    pub(super) mean: Vec<f64>,
+    pub(super) inv_std: Vec<f64>,
 }
 
 /// Standardises `x` over its trailing axes from `axis` on: each row of the `[outer, inner]`
 /// view becomes `(x - mean) / sqrt(var + eps)` with the population variance.
-fn standardize(x: &ArrayD<f64>, axis: usize, eps: f64) -> (ArrayD<f64>, Stats) {
+pub(super) fn standardize(x: &ArrayD<f64>, axis: usize, eps: f64) -> (ArrayD<f64>, Stats) {
     let outer: usize = x.shape()[..axis].iter().product();
     let inner: usize = x.shape()[axis..].iter().product();
     let flat: Vec<f64> = x.iter().copied().collect();
