@@ -19,6 +19,7 @@ pub mod guard;
 pub mod inputs;
 pub mod machine;
 pub mod metrics;
+pub mod model_bench;
 pub mod noise;
 pub mod npy;
 pub mod pernode;

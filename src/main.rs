@@ -166,6 +166,44 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Each runtime's wall time and peak memory on real models, every measurement in a process
+    /// of its own: prepare and one inference per model and runtime, the ratios to ORT beside
+    /// them (the reference's targets: run ≤ 10×, peak memory ≤ 3× single-thread ORT).
+    ///
+    /// Default models: the benchmark's (scripts/setup.sh prepares them) at their task's input
+    /// sizes, and the committed Fashion-MNIST CNN. Report the CPU with the figures.
+    ///
+    /// Examples:
+    ///   sysnoise bench models
+    ///   sysnoise bench models -r ort,reference --model my.onnx --shape x:1x3x224x224
+    #[command(verbatim_doc_comment)]
+    Models {
+        /// Runtimes to measure.
+        #[arg(long, short, default_value = "ort,tract,torch,reference")]
+        runtimes: String,
+        /// Models to measure instead of the default suite (repeatable).
+        #[arg(long)]
+        model: Vec<PathBuf>,
+        /// Input shapes for --model's symbolic dims, NAME:DIMS (repeatable).
+        #[arg(long)]
+        shape: Vec<String>,
+        /// Seconds one measurement may take before its process is killed.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// Print the rows as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure one runtime on one model in this process and print the result as JSON (internal).
+    #[command(hide = true)]
+    Measure {
+        #[arg(long)]
+        runtime: String,
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        inputs: PathBuf,
+    },
     /// Single-op differential cases per second, and the share of wall time spent outside the
     /// runtimes (generation, IPC, judging). Target: ≥ 200 cases/s with ort+tract+reference on
     /// 2 cores, overhead ≤ 15%.
@@ -470,11 +508,30 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| inputs::parse_shape(s))
             .collect::<Result<_, _>>()?;
-        (
-            inputs::generate(&model, args.seed, &shapes)?,
-            format!("generated, seed {}", args.seed),
-            Some(args.seed),
-        )
+        let feeds = inputs::generate(&model, args.seed, &shapes)?;
+        // Symbolic dims default to 1, which can be a degenerate input (a 1-pixel-wide image):
+        // the label says which, so a failing runtime is read with that in mind.
+        let defaulted: Vec<String> = model
+            .inputs()
+            .iter()
+            .filter(|spec| !shapes.contains_key(&spec.name))
+            .filter(|spec| spec.shape.as_ref().is_some_and(|dims| dims.iter().any(Option::is_none)))
+            .filter_map(|spec| {
+                let (_, tensor) = feeds.iter().find(|(n, _)| *n == spec.name)?;
+                let dims: Vec<String> = tensor.shape().iter().map(usize::to_string).collect();
+                Some(format!("{} as {}", spec.name, dims.join("x")))
+            })
+            .collect();
+        let label = if defaulted.is_empty() {
+            format!("generated, seed {}", args.seed)
+        } else {
+            format!(
+                "generated, seed {}; symbolic dims set to 1: {} (--shape NAME:DIMS for realistic sizes)",
+                args.seed,
+                defaulted.join(", ")
+            )
+        };
+        (feeds, label, Some(args.seed))
     } else {
         (inputs::load(&model, &args.inputs)?, args.inputs.join(" "), None)
     };
@@ -656,6 +713,20 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         } => (runtimes, cases, jobs, seed, json),
         BenchCommand::Reduce { nodes, seed, json } => return run_bench_reduce(nodes, seed, json),
         BenchCommand::Sysnoise(args) => return run_bench_sysnoise(args),
+        BenchCommand::Models {
+            runtimes,
+            model,
+            shape,
+            timeout,
+            json,
+        } => return run_bench_models(&runtimes, model, &shape, timeout, json),
+        BenchCommand::Measure { runtime, model, inputs } => {
+            let loaded = sysnoise_boundary::Model::load(&model)?;
+            let feeds = inputs::load(&loaded, &[inputs.display().to_string()])?;
+            let measurement = sysnoise::model_bench::measure_here(&runtime, &loaded, &feeds);
+            println!("{}", serde_json::to_string(&measurement)?);
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let campaign = fuzz::Campaign {
         name: "bench".into(),
@@ -811,6 +882,52 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
             written.join(", "),
             args.out.display()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bench_models(
+    runtimes: &str,
+    models: Vec<PathBuf>,
+    shapes: &[String],
+    timeout: u64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let runtimes = registry::select(Some(runtimes))?;
+    let cases = if models.is_empty() {
+        sysnoise::model_bench::default_suite(&sysnoise::noise::bench::task::assets_dir())
+    } else {
+        let shapes: HashMap<String, Vec<usize>> = shapes
+            .iter()
+            .map(|s| inputs::parse_shape(s))
+            .collect::<Result<_, _>>()?;
+        models
+            .into_iter()
+            .map(|path| sysnoise::model_bench::ModelCase {
+                label: path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                path,
+                shapes: shapes.clone(),
+            })
+            .collect()
+    };
+    let exe = std::env::current_exe().context("locating the sysnoise executable")?;
+    let machine = sysnoise::machine::Machine::here();
+    let rows = sysnoise::model_bench::run(
+        &exe,
+        &cases,
+        &runtimes,
+        std::time::Duration::from_secs(timeout),
+        |label| {
+            if !json {
+                eprintln!("sysnoise bench models: {label}");
+            }
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::json!({ "machine": machine, "models": rows }));
+    } else {
+        println!("machine: {}", machine.summary());
+        print!("{}", sysnoise::model_bench::render(&rows, "ort"));
     }
     Ok(ExitCode::SUCCESS)
 }

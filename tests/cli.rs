@@ -51,6 +51,35 @@ fn a_single_runtime_is_inconclusive_and_a_vote_without_the_oracle_says_so() {
     assert!(note.contains("majority vote of ort, tract"), "{note}");
 }
 
+/// `bench models` measures each runtime on a model in a process of its own and says how each
+/// run went; figures are printed, never asserted.
+#[test]
+fn bench_models_measures_each_runtime_in_its_own_process() {
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fmnist_cnn.onnx");
+    let out = sysnoise(&[
+        "bench",
+        "models",
+        "-r",
+        "ort,reference",
+        "--model",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = json["models"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["model"], "fmnist_cnn.onnx");
+    let measured: Vec<(&str, &str)> = rows[0]["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["runtime"].as_str().unwrap(), m["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(measured, [("ort", "ran"), ("reference", "ran")]);
+    assert!(json["machine"]["cpu"].is_string(), "{}", json["machine"]);
+}
+
 /// The precision probe: f32 runtimes agree on it; in bf16 (LibTorch) its 512-term dot products
 /// are far outside the f32 tolerance, and the JSON says by how much.
 #[test]
