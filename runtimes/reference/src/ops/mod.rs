@@ -9,6 +9,7 @@ use crate::value::Value;
 mod activation;
 mod cast;
 mod comparison;
+mod compress;
 mod concat_split;
 mod constant;
 mod conv;
@@ -39,7 +40,9 @@ mod softmax;
 mod space_depth;
 mod topk;
 mod transpose;
+mod unique;
 mod variadic;
+mod window;
 
 /// A kernel: evaluates one node on its inputs (`None` for omitted optional inputs) and
 /// returns its outputs in order.
@@ -65,6 +68,7 @@ impl Registry {
             cast::register,
             comparison::register,
             concat_split::register,
+            compress::register,
             constant::register,
             conv::register,
             conv_transpose::register,
@@ -92,7 +96,9 @@ impl Registry {
             space_depth::register,
             topk::register,
             transpose::register,
+            unique::register,
             variadic::register,
+            window::register,
         ] {
             register(&mut r);
         }
