@@ -1,6 +1,6 @@
 //! Reference kernels: N-D convolution (Conv, ConvInteger) with groups, strides, dilations, pads and auto_pad.
 
-use ndarray::{Array2, Array3, ArrayD, IxDyn, s};
+use ndarray::{Array3, ArrayD, IxDyn, s};
 use sysnoise_boundary::{DType, U8S8Accumulation};
 
 use super::Registry;
@@ -219,14 +219,24 @@ fn convolve(
 ) -> Result<ArrayD<f64>, OpError> {
     let l = ConvLayout::of(ctx, x.shape(), w.shape(), "Conv")?;
     let (cg, mg, ksize, out_size) = (l.cg, l.mg, l.ksize, l.out_size);
-    let x3 = x.to_shape((l.batch, l.channels, l.in_size)).expect("same length");
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
     let w2 = w.to_shape((l.maps, cg * ksize)).expect("same length");
     let mut out = Array3::<f64>::zeros((l.batch, l.maps, out_size));
+    let mut cols = vec![0.0; cg * ksize * out_size];
     for n in 0..l.batch {
         for g in 0..l.group {
-            let cols = Array2::from_shape_fn((cg * ksize, out_size), |(r, p)| {
-                l.map[(r % ksize) * out_size + p].map_or(0.0, |i| x3[[n, g * cg + r / ksize, i]])
-            });
+            // im2col: row r = (channel r / ksize of the group, tap r % ksize), one column per
+            // output position; taps in the padding stay 0.
+            for (r, dst) in cols.chunks_mut(out_size.max(1)).enumerate().take(cg * ksize) {
+                let channel = g * cg + r / ksize;
+                let row = &xs[(n * l.channels + channel) * l.in_size..][..l.in_size];
+                let taps = &l.map[(r % ksize) * out_size..][..out_size];
+                for (d, tap) in dst.iter_mut().zip(taps) {
+                    *d = tap.map_or(0.0, |i| row[i]);
+                }
+            }
+            let cols = ndarray::ArrayView2::from_shape((cg * ksize, out_size), &cols).expect("sized above");
             let product = w2.slice(s![g * mg..(g + 1) * mg, ..]).dot(&cols);
             out.slice_mut(s![n, g * mg..(g + 1) * mg, ..]).assign(&product);
         }

@@ -1,6 +1,6 @@
 //! Reference kernels: padding and cropping tensor borders (Pad: constant, reflect, edge and wrap modes).
 
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 use sysnoise_boundary::DType;
 
 use super::Registry;
@@ -68,18 +68,20 @@ fn axis_map(dim: usize, before: i64, after: i64, mode: Mode) -> Result<Vec<Optio
     Ok((0..len).map(|o| mode.source(o - before, d)).collect())
 }
 
-/// `a` with `axis` rebuilt from `map`: copies of the mapped positions, `fill` elsewhere.
+/// `a` with `axis` rebuilt from `map`: copies of the mapped positions, `fill` elsewhere (lane by
+/// lane along `axis`: the output and input lanes pair up in the same order).
 fn pad_axis<T: Clone>(a: &ArrayD<T>, axis: usize, map: &[Option<usize>], fill: &T) -> ArrayD<T> {
     let mut shape = a.shape().to_vec();
     shape[axis] = map.len();
-    ArrayD::from_shape_fn(IxDyn(&shape), |ix| match map[ix[axis]] {
-        Some(s) => {
-            let mut at = ix.slice().to_vec();
-            at[axis] = s;
-            a[at.as_slice()].clone()
+    let mut out = ArrayD::from_elem(IxDyn(&shape), fill.clone());
+    for (mut to, from) in out.lanes_mut(Axis(axis)).into_iter().zip(a.lanes(Axis(axis))) {
+        for (position, source) in map.iter().enumerate() {
+            if let Some(s) = source {
+                to[position] = from[*s].clone();
+            }
         }
-        None => fill.clone(),
-    })
+    }
+    out
 }
 
 /// `a` padded along each mapped axis in turn.
