@@ -110,14 +110,17 @@ impl CompareReport {
 /// failed where another ran): neither "agree" nor "diverge" can be claimed.
 pub const INCONCLUSIVE: &str = "inconclusive";
 
+/// The first line of a message, at most 160 characters: what a note quotes of an error.
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or("").chars().take(160).collect()
+}
+
 /// `name (first line of why it has no outputs)` of every run without outputs.
 fn missing_runs(runs: &[Run]) -> Vec<String> {
     runs.iter()
         .filter_map(|r| {
             let e = r.outputs.as_ref().err()?;
-            let why = e.to_string();
-            let first = why.lines().next().unwrap_or("").chars().take(160).collect::<String>();
-            Some(format!("{} ({first})", r.name))
+            Some(format!("{} ({})", r.name, first_line(&e.to_string())))
         })
         .collect()
 }
@@ -141,12 +144,11 @@ fn vote_note(runs: &[Run], inconclusive: bool) -> Option<String> {
             ran.join(", ")
         ));
     }
-    let oracle = runs.iter().find(|r| r.name == REFERENCE);
-    match oracle {
+    match runs.iter().find(|r| r.name == REFERENCE) {
         Some(r) if r.outputs.is_ok() => None,
-        Some(_) => Some(format!(
+        Some(r) => Some(format!(
             "the reference (the oracle) did not run: {}; the verdict is a majority vote of {} without it",
-            missing_runs(std::slice::from_ref(oracle.expect("matched"))).join(""),
+            missing_runs(std::slice::from_ref(r)).join(""),
             ran.join(", ")
         )),
         None => Some(format!(
@@ -302,8 +304,7 @@ fn no_culprit_note(runtimes: &[RuntimeReport]) -> String {
         .iter()
         .filter(|r| r.verdict == Verdict::Error)
         .map(|r| {
-            let message = r.message.as_deref().unwrap_or("").lines().next().unwrap_or("");
-            let message: String = message.chars().take(160).collect();
+            let message = first_line(r.message.as_deref().unwrap_or(""));
             match &r.node {
                 Some(node) => format!("{} failed at node '{node}' ({message})", r.name),
                 None => format!("{} failed ({message})", r.name),

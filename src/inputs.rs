@@ -239,6 +239,22 @@ pub fn generate(model: &Model, seed: u64, shapes: &HashMap<String, Vec<usize>>) 
         .collect()
 }
 
+/// The inputs [`generate`] gave defaulted symbolic dims (no `--shape` for them), each as
+/// `name as 1x3x1x1` with the shape it was fed.
+pub fn symbolic_defaults(model: &Model, shapes: &HashMap<String, Vec<usize>>, feeds: &NamedTensors) -> Vec<String> {
+    model
+        .inputs()
+        .iter()
+        .filter(|spec| !shapes.contains_key(&spec.name))
+        .filter(|spec| spec.shape.as_ref().is_some_and(|dims| dims.iter().any(Option::is_none)))
+        .filter_map(|spec| {
+            let (_, tensor) = feeds.iter().find(|(n, _)| *n == spec.name)?;
+            let dims: Vec<String> = tensor.shape().iter().map(usize::to_string).collect();
+            Some(format!("{} as {}", spec.name, dims.join("x")))
+        })
+        .collect()
+}
+
 /// Parses `--shape NAME:1x3x224x224`.
 pub fn parse_shape(spec: &str) -> Result<(String, Vec<usize>), EngineError> {
     let bad = || EngineError::Usage(format!("--shape '{spec}': expected NAME:DxDxD, e.g. input:1x3x224x224"));

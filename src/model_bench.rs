@@ -213,7 +213,7 @@ pub fn run(
 }
 
 /// The table: per model and runtime, prepare and run seconds, peak memory and the ratios to
-/// `baseline` (ORT), with the targets' verdict for the reference (run ≤ 10×, memory ≤ 3×).
+/// `baseline` (ORT).
 pub fn render(rows: &[ModelRow], baseline: &str) -> String {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);

@@ -71,7 +71,7 @@ pub fn node_name(node: &NodeProto, index: usize) -> String {
 /// `None` when the node cannot stand alone (a subgraph attribute may read outer-scope values,
 /// or a value it needs was not computed).
 pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<String, Tensor>) -> Option<Model> {
-    if node.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty()) {
+    if sysnoise_boundary::model::subgraphs(node).next().is_some() {
         return None;
     }
     let mut single = model.clone();

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::path::Path;
 
-use sysnoise::noise::bench::{self, ConfigResult, TaskResult, detect, task};
+use sysnoise::noise::bench::{self, ConfigResult, detect, task};
 use sysnoise::noise::system::{Family, PostProcess, PostProcessChange, SystemConfig};
 use sysnoise::registry;
 
@@ -12,14 +12,6 @@ const PHOTOS: usize = 24;
 
 fn load() -> detect::NanoDetPhotos {
     detect::NanoDetPhotos::load(&task::assets_dir(), PHOTOS).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn get<'a>(result: &'a TaskResult, label: &str) -> &'a ConfigResult {
-    result
-        .configs
-        .iter()
-        .find(|c| c.label == label)
-        .unwrap_or_else(|| panic!("no {label}"))
 }
 
 fn extra(c: &ConfigResult, metric: &str) -> f64 {
@@ -107,7 +99,7 @@ fn post_processing_and_resize_noise_move_map() {
 
     // Every post-processing option is measured (on the training system's own outputs).
     for change in PostProcessChange::ALL {
-        let c = get(&result, &format!("post-process:{}", change.name()));
+        let c = common::config(&result, &format!("post-process:{}", change.name()));
         assert!(c.skipped.is_none(), "{}: {:?}", c.label, c.skipped);
         assert!(c.quality.is_some() && c.delta >= 0.0, "{c:?}");
         assert_eq!(c.input_mean_abs_diff, 0.0, "{} changed the input", c.label);
@@ -131,7 +123,7 @@ fn post_processing_and_resize_noise_move_map() {
         PostProcessChange::IouPlusOne,
         PostProcessChange::ClassAgnostic,
     ] {
-        let c = get(&result, &format!("post-process:{}", change.name()));
+        let c = common::config(&result, &format!("post-process:{}", change.name()));
         assert!(changed(c) > 0.0, "{} changed no detection", c.label);
     }
     assert_eq!(changed(&result.configs[0]), 0.0);
@@ -141,7 +133,7 @@ fn post_processing_and_resize_noise_move_map() {
         assert!(c.input_mean_abs_diff > 0.0, "{} left the input unchanged", c.label);
     }
     for nearest in ["resize:pillow-nearest", "resize:opencv-nearest"] {
-        let c = get(&result, nearest);
+        let c = common::config(&result, nearest);
         assert!(c.delta > 0.0, "{nearest}: Δ {}", c.delta);
     }
     assert!(result.families.iter().any(|f| f.family == Family::PostProcess));

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::path::Path;
 
-use sysnoise::noise::bench::{self, ConfigResult, TaskResult, ocr::OcrLines, task};
+use sysnoise::noise::bench::{self, ocr::OcrLines, task};
 use sysnoise::noise::system::{Family, SystemConfig};
 use sysnoise::registry;
 
@@ -12,14 +12,6 @@ const LINES: usize = 40;
 
 fn load() -> OcrLines {
     OcrLines::load(&task::assets_dir(), LINES).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn get<'a>(result: &'a TaskResult, label: &str) -> &'a ConfigResult {
-    result
-        .configs
-        .iter()
-        .find(|c| c.label == label)
-        .unwrap_or_else(|| panic!("no {label}"))
 }
 
 #[test]
@@ -72,13 +64,13 @@ fn resize_and_precision_noise_on_text_lines() {
 
     // Every resize kernel is measured; nearest neighbour moves the recogniser more than
     // OpenCV's linear kernel, the closest to the bilinear training resize.
-    let linear = get(&result, "resize:opencv-linear");
+    let linear = common::config(&result, "resize:opencv-linear");
     for c in result.configs.iter().filter(|c| c.family == Some(Family::Resize)) {
         assert!(c.skipped.is_none(), "{}: {:?}", c.label, c.skipped);
         assert!(c.input_mean_abs_diff > 0.0, "{} left the input unchanged", c.label);
     }
     for nearest in ["resize:pillow-nearest", "resize:opencv-nearest"] {
-        let nearest = get(&result, nearest);
+        let nearest = common::config(&result, nearest);
         assert!(
             nearest.confidence_drop > linear.confidence_drop,
             "{}: confidence drop {} vs opencv-linear {}",
@@ -88,7 +80,7 @@ fn resize_and_precision_noise_on_text_lines() {
         );
         assert!(nearest.input_mean_abs_diff > linear.input_mean_abs_diff);
     }
-    let opencv_nearest = get(&result, "resize:opencv-nearest");
+    let opencv_nearest = common::config(&result, "resize:opencv-nearest");
     assert!(
         opencv_nearest.delta > linear.delta,
         "Δ opencv-nearest {} vs opencv-linear {}",
@@ -97,7 +89,7 @@ fn resize_and_precision_noise_on_text_lines() {
     );
 
     // FP16 keeps the recogniser reading the same text.
-    let fp16 = get(&result, "precision:fp16-keep-io");
+    let fp16 = common::config(&result, "precision:fp16-keep-io");
     assert!(fp16.skipped.is_none(), "{:?}", fp16.skipped);
     assert!(fp16.delta.abs() < 2.0 && fp16.flip_rate <= 0.05, "{fp16:?}");
 }

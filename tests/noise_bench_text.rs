@@ -4,7 +4,7 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use sysnoise::noise::bench::{self, ConfigResult, TaskResult, task, text};
+use sysnoise::noise::bench::{self, ConfigResult, task, text};
 use sysnoise::noise::quantise_dynamic::quantise_dynamic;
 use sysnoise::noise::system::{Family, SystemConfig};
 use sysnoise::registry;
@@ -14,14 +14,6 @@ const PAIRS: usize = 48;
 
 fn load(pairs: usize) -> text::SentencePairs {
     text::SentencePairs::load(&task::assets_dir(), pairs).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn get<'a>(result: &'a TaskResult, label: &str) -> &'a ConfigResult {
-    result
-        .configs
-        .iter()
-        .find(|c| c.label == label)
-        .unwrap_or_else(|| panic!("no {label}"))
 }
 
 fn extra(c: &ConfigResult, name: &str) -> f64 {
@@ -120,9 +112,9 @@ fn precision_noise_on_sentence_embeddings() {
     let pairs = load(PAIRS);
     let result = bench::run_task(&pairs, &common::bench_options(&[Family::Precision], 1)).unwrap();
     assert_eq!(result.quality_metric.as_deref(), Some("recall@1"));
-    let fp16 = get(&result, "precision:fp16");
-    let dynamic = get(&result, "precision:int8-dynamic");
-    let per_channel = get(&result, "precision:int8-per-channel");
+    let fp16 = common::config(&result, "precision:fp16");
+    let dynamic = common::config(&result, "precision:int8-dynamic");
+    let per_channel = common::config(&result, "precision:int8-per-channel");
     for c in [fp16, dynamic, per_channel] {
         assert!(c.skipped.is_none(), "{}: {:?}", c.label, c.skipped);
         assert!(c.divergence.is_some(), "{}: the per-layer link is recorded", c.label);

@@ -33,6 +33,7 @@ use std::collections::{HashMap, HashSet};
 
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
+use sysnoise_boundary::model::names_read;
 use sysnoise_boundary::onnx::{AttributeProto, GraphProto, NodeProto, TensorProto, attribute_type, data_type};
 use sysnoise_boundary::{Model, NamedTensors, Runtime, Tensor, attr};
 
@@ -189,17 +190,9 @@ pub(crate) fn int_attribute(node: &NodeProto, name: &str, default: i64) -> i64 {
         .map_or(default, |a| a.i)
 }
 
-/// Every tensor name a graph (and its subgraphs) reads.
+/// Every tensor name a graph (and its subgraphs) reads, as owned names.
 fn read_names(graph: &GraphProto, into: &mut HashSet<String>) {
-    for node in &graph.node {
-        into.extend(node.input.iter().filter(|n| !n.is_empty()).cloned());
-        for a in &node.attribute {
-            for g in a.g.iter().chain(&a.graphs) {
-                read_names(g, into);
-            }
-        }
-    }
-    into.extend(graph.output.iter().map(|o| o.name.clone()));
+    into.extend(names_read(graph).into_iter().map(str::to_string));
 }
 
 fn plan(model: &Model, granularity: Granularity) -> Plan {

@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ndarray::{ArrayD, IxDyn};
+use sysnoise_boundary::model::names_read;
 use sysnoise_boundary::onnx::NodeProto;
 use sysnoise_boundary::{DType, Model, Tensor, attr};
 
@@ -151,11 +152,8 @@ pub fn quantise_dynamic(model: &Model) -> Result<(Model, Rewritten), EngineError
     }
     graph.node = nodes;
     // Float weights nothing reads any more go.
-    let read: HashSet<&str> = graph
-        .node
-        .iter()
-        .flat_map(|n| n.input.iter().map(String::as_str))
-        .collect();
+    // (subgraphs included: a body that reads the float weight keeps it.)
+    let read: HashSet<&str> = names_read(graph).into_iter().collect();
     let replaced: HashSet<String> = quantised_weights
         .keys()
         .filter(|w| !read.contains(w.as_str()))

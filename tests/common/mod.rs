@@ -111,6 +111,18 @@ pub fn run_golden_script(script: &str, image: &ndarray::Array3<u8>, dir: &std::p
     );
 }
 
+/// The configuration labelled `label` of a benchmark task's result (panics naming it when absent).
+pub fn config<'a>(
+    result: &'a sysnoise::noise::bench::TaskResult,
+    label: &str,
+) -> &'a sysnoise::noise::bench::ConfigResult {
+    result
+        .configs
+        .iter()
+        .find(|c| c.label == label)
+        .unwrap_or_else(|| panic!("no {label}"))
+}
+
 /// `bench sysnoise` options trying every default option of `families`, on 2 inference threads,
 /// comparing `link_items` items layer by layer, quietly.
 pub fn bench_options(

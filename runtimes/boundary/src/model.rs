@@ -140,6 +140,28 @@ impl Model {
     }
 }
 
+/// The subgraphs a node holds in its attributes (If's branches, Loop's and Scan's bodies).
+pub fn subgraphs(node: &NodeProto) -> impl Iterator<Item = &GraphProto> {
+    node.attribute.iter().flat_map(|a| a.g.iter().chain(&a.graphs))
+}
+
+/// Every tensor name `graph` and its subgraphs read (node inputs and graph outputs; omitted
+/// optional inputs, the empty name, left out): what a subgraph needs of the scopes around it.
+pub fn names_read(graph: &GraphProto) -> Vec<&str> {
+    fn collect<'g>(graph: &'g GraphProto, into: &mut Vec<&'g str>) {
+        for node in &graph.node {
+            into.extend(node.input.iter().map(String::as_str).filter(|n| !n.is_empty()));
+            for subgraph in subgraphs(node) {
+                collect(subgraph, into);
+            }
+        }
+        into.extend(graph.output.iter().map(|o| o.name.as_str()));
+    }
+    let mut names = Vec::new();
+    collect(graph, &mut names);
+    names
+}
+
 /// `""` and `"ai.onnx"` name the same (default) domain.
 pub fn normalise_domain(domain: &str) -> &str {
     if domain == "ai.onnx" { "" } else { domain }

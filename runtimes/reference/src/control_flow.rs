@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 use sysnoise_boundary::DType;
-use sysnoise_boundary::onnx::{GraphProto, NodeProto, type_proto};
+use sysnoise_boundary::onnx::{GraphProto, type_proto};
 
 use crate::context::OpContext;
 use crate::error::OpError;
@@ -28,11 +28,6 @@ impl From<OpError> for ControlFlowError {
     fn from(e: OpError) -> ControlFlowError {
         ControlFlowError::Op(e)
     }
-}
-
-/// Every subgraph held in a node's attributes.
-pub fn subgraphs(node: &NodeProto) -> impl Iterator<Item = &GraphProto> {
-    node.attribute.iter().flat_map(|a| a.g.iter().chain(a.graphs.iter()))
 }
 
 fn body<'a>(ctx: &OpContext<'a>, name: &str) -> Result<&'a GraphProto, OpError> {

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use sysnoise_boundary::model::normalise_domain;
+use sysnoise_boundary::model::{names_read, normalise_domain, subgraphs};
 use sysnoise_boundary::onnx::GraphProto;
 use sysnoise_boundary::{Model, NamedTensors, Runtime, RuntimeError, Session, Tensor, U8S8Accumulation};
 
@@ -57,7 +57,8 @@ pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Res
     }))
 }
 
-/// Every node of `graph` and of its subgraphs is in the default domain and has a kernel.
+/// Every node of `graph` and of its subgraphs has a kernel (ai.onnx, control flow, or a
+/// registered com.microsoft op).
 fn check_ops(graph: &GraphProto, runtime: &str) -> Result<(), RuntimeError> {
     for node in &graph.node {
         let at = || node_label(node);
@@ -71,7 +72,7 @@ fn check_ops(graph: &GraphProto, runtime: &str) -> Result<(), RuntimeError> {
             };
             return Err(RuntimeError::unsupported(runtime, what).at(at()));
         }
-        for subgraph in control_flow::subgraphs(node) {
+        for subgraph in subgraphs(node) {
             check_ops(subgraph, runtime)?;
         }
     }
@@ -98,18 +99,6 @@ fn node_label(node: &sysnoise_boundary::onnx::NodeProto) -> String {
     } else {
         node.name.clone()
     }
-}
-
-/// Every tensor name `graph` (and its subgraphs) reads: what a control-flow node needs of the
-/// scope around it.
-fn names_read<'g>(graph: &'g GraphProto, into: &mut Vec<&'g str>) {
-    for node in &graph.node {
-        into.extend(node.input.iter().map(String::as_str));
-        for subgraph in control_flow::subgraphs(node) {
-            names_read(subgraph, into);
-        }
-    }
-    into.extend(graph.output.iter().map(|o| o.name.as_str()));
 }
 
 /// The values a graph sees: its own, then its enclosing graphs' (outer-scope names).
@@ -150,11 +139,7 @@ impl ReferenceSession {
             for input in &node.input {
                 last_use.insert(input.as_str(), index);
             }
-            let mut inner = Vec::new();
-            for subgraph in control_flow::subgraphs(node) {
-                names_read(subgraph, &mut inner);
-            }
-            for name in inner {
+            for name in subgraphs(node).flat_map(names_read) {
                 last_use.insert(name, index);
             }
         }
@@ -166,7 +151,7 @@ impl ReferenceSession {
         }
         let mut scope = Scope { values, parent };
         for (index, node) in graph.node.iter().enumerate() {
-            let has_bodies = control_flow::subgraphs(node).next().is_some();
+            let has_bodies = subgraphs(node).next().is_some();
             let args: Vec<Option<Value>> = node
                 .input
                 .iter()

@@ -77,8 +77,14 @@ impl Batch {
             if !a.dtype().is_float() || a.shape() != b.shape() {
                 continue;
             }
-            let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
-            sum += a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>();
+            // Image batches are f32 and large: no f64 copies of them.
+            sum += match (a, b) {
+                (Tensor::F32(a), Tensor::F32(b)) => a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).sum(),
+                _ => {
+                    let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
+                    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>()
+                }
+            };
             count += a.len();
         }
         if count == 0 { 0.0 } else { sum / count as f64 }

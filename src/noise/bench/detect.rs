@@ -137,13 +137,7 @@ impl NanoDetPhotos {
     /// and the first `limit` photos of `dir/photos`; the last 32 photos are kept for calibration.
     pub fn load(dir: &Path, limit: usize) -> Result<NanoDetPhotos, EngineError> {
         let model_path = dir.join("nanodet").join("nanodet.onnx");
-        if !model_path.is_file() {
-            return Err(EngineError::Input(format!(
-                "{}: missing — {SETUP_HINT}",
-                model_path.display()
-            )));
-        }
-        let model = Model::load(&model_path)?;
+        let model = task::load_asset_model(&model_path, SETUP_HINT)?;
         let (levels, row_len) = output_layout(&model.outputs(), &model_path)?;
         let (evaluation, calibration) = task::split_photos(dir, limit, SETUP_HINT)?;
         let training = SystemConfig::training().preprocess;

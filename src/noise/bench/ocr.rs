@@ -48,13 +48,7 @@ impl OcrLines {
     pub fn load(dir: &Path, limit: usize) -> Result<OcrLines, EngineError> {
         let ocr = dir.join("ocr");
         let model_path = ocr.join("rec.onnx");
-        if !model_path.is_file() {
-            return Err(EngineError::Input(format!(
-                "{}: missing — {SETUP_HINT}",
-                model_path.display()
-            )));
-        }
-        let model = Model::load(&model_path)?;
+        let model = super::task::load_asset_model(&model_path, SETUP_HINT)?;
         let classes = ctc_classes(&model).ok_or_else(|| {
             EngineError::Input(format!(
                 "{}: no `character` dictionary in the model's metadata — {SETUP_HINT}",

@@ -151,6 +151,18 @@ impl PhotoSet {
     }
 }
 
+/// A benchmark model prepared by scripts/setup.sh; a missing file says how to prepare it
+/// (`setup_hint`).
+pub(crate) fn load_asset_model(path: &Path, setup_hint: &str) -> Result<Model, EngineError> {
+    if !path.is_file() {
+        return Err(EngineError::Input(format!(
+            "{}: missing — {setup_hint}",
+            path.display()
+        )));
+    }
+    Ok(Model::load(path)?)
+}
+
 /// The committed ImageNet labels of the downscaling photos: photo name → class index.
 pub fn photo_labels() -> Result<Vec<(String, usize)>, EngineError> {
     const LABELS: &str = include_str!("../../../cases/bench/imagenet_photo_labels.tsv");
@@ -196,14 +208,7 @@ impl ImageNetPhotos {
     /// the others by name; calibration takes every 7th unlabelled photo (32 of 250, spread over
     /// the three packages). Upscale: the first `limit` by name; calibration the last 32.
     pub fn load_set(dir: &Path, limit: usize, set: PhotoSet) -> Result<ImageNetPhotos, EngineError> {
-        let model_path = dir.join("efficientnet_lite0.onnx");
-        if !model_path.is_file() {
-            return Err(EngineError::Input(format!(
-                "{}: missing — {SETUP_HINT}",
-                model_path.display()
-            )));
-        }
-        let model = Model::load(&model_path)?;
+        let model = load_asset_model(&dir.join("efficientnet_lite0.onnx"), SETUP_HINT)?;
         let (evaluation, calibration, labels) = match set {
             PhotoSet::Upscale => {
                 let (evaluation, calibration) = split_photos_in(&dir.join(set.folder()), limit, SETUP_HINT)?;

@@ -56,39 +56,60 @@ fn read_ids(dir: &Path, file: &str) -> Result<Array2<i64>, EngineError> {
     }
 }
 
-/// The rows `rows` of a token-id set as the model's two inputs, cut to the longest sequence
-/// among them (the attention mask zeroes the rest).
-fn batch_of(dir: &Path, rows: &[usize]) -> Result<Batch, EngineError> {
-    let ids = read_ids(dir, "input_ids.npy")?;
-    let mask = read_ids(dir, "attention_mask.npy")?;
-    if ids.dim() != mask.dim() {
-        return Err(EngineError::Input(format!(
-            "{}: input_ids {:?} and attention_mask {:?} differ in shape — {SETUP_HINT}",
-            dir.display(),
-            ids.dim(),
-            mask.dim()
-        )));
+/// A tokenised set of `dir` (`input_ids.npy`, `attention_mask.npy`, `[texts, tokens]` each).
+struct TokenSet {
+    dir: PathBuf,
+    ids: Array2<i64>,
+    mask: Array2<i64>,
+}
+
+impl TokenSet {
+    fn read(dir: &Path) -> Result<TokenSet, EngineError> {
+        let ids = read_ids(dir, "input_ids.npy")?;
+        let mask = read_ids(dir, "attention_mask.npy")?;
+        if ids.dim() != mask.dim() {
+            return Err(EngineError::Input(format!(
+                "{}: input_ids {:?} and attention_mask {:?} differ in shape — {SETUP_HINT}",
+                dir.display(),
+                ids.dim(),
+                mask.dim()
+            )));
+        }
+        Ok(TokenSet {
+            dir: dir.to_path_buf(),
+            ids,
+            mask,
+        })
     }
-    if let Some(row) = rows.iter().find(|r| **r >= ids.nrows()) {
-        return Err(EngineError::Input(format!(
-            "{}: row {row} of {} texts — {SETUP_HINT}",
-            dir.display(),
-            ids.nrows()
-        )));
+
+    fn texts(&self) -> usize {
+        self.ids.nrows()
     }
-    let ids = ids.select(Axis(0), rows);
-    let mask = mask.select(Axis(0), rows);
-    let longest = mask
-        .outer_iter()
-        .map(|m| m.iter().rposition(|v| *v != 0).map_or(0, |p| p + 1))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let cut = |a: Array2<i64>| Tensor::I64(a.slice(s![.., ..longest]).to_owned().into_dyn());
-    Batch::new(vec![
-        ("input_ids".into(), cut(ids)),
-        ("attention_mask".into(), cut(mask)),
-    ])
+
+    /// The texts `rows` as the model's two inputs, cut to the longest sequence among them (the
+    /// attention mask zeroes the rest).
+    fn batch(&self, rows: &[usize]) -> Result<Batch, EngineError> {
+        if let Some(row) = rows.iter().find(|r| **r >= self.texts()) {
+            return Err(EngineError::Input(format!(
+                "{}: row {row} of {} texts — {SETUP_HINT}",
+                self.dir.display(),
+                self.texts()
+            )));
+        }
+        let ids = self.ids.select(Axis(0), rows);
+        let mask = self.mask.select(Axis(0), rows);
+        let longest = mask
+            .outer_iter()
+            .map(|m| m.iter().rposition(|v| *v != 0).map_or(0, |p| p + 1))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let cut = |a: Array2<i64>| Tensor::I64(a.slice(s![.., ..longest]).to_owned().into_dyn());
+        Batch::new(vec![
+            ("input_ids".into(), cut(ids)),
+            ("attention_mask".into(), cut(mask)),
+        ])
+    }
 }
 
 impl SentencePairs {
@@ -96,28 +117,20 @@ impl SentencePairs {
     /// uses the texts of `<assets>/minilm/calib` (other synsets).
     pub fn load(assets: &Path, limit: usize) -> Result<SentencePairs, EngineError> {
         let dir = folder(assets);
-        let model_path = dir.join("minilm.onnx");
-        if !model_path.is_file() {
-            return Err(EngineError::Input(format!(
-                "{}: missing — {SETUP_HINT}",
-                model_path.display()
-            )));
-        }
-        let model = Model::load(&model_path)?;
-        let texts = dir.join("texts");
-        let all = read_ids(&texts, "input_ids.npy")?.nrows();
+        let model = super::task::load_asset_model(&dir.join("minilm.onnx"), SETUP_HINT)?;
+        let texts = TokenSet::read(&dir.join("texts"))?;
+        let all = texts.texts();
         if all < 2 || all % 2 != 0 {
             return Err(EngineError::Input(format!(
                 "{}: {all} texts, expected examples then definitions — {SETUP_HINT}",
-                texts.display()
+                texts.dir.display()
             )));
         }
         let pairs = (all / 2).min(limit.max(1));
         let rows: Vec<usize> = (0..pairs).chain(all / 2..all / 2 + pairs).collect();
-        let evaluation = batch_of(&texts, &rows)?;
-        let calib = dir.join("calib");
-        let calibration_rows = read_ids(&calib, "input_ids.npy")?.nrows();
-        let calibration = batch_of(&calib, &(0..calibration_rows).collect::<Vec<_>>())?;
+        let evaluation = texts.batch(&rows)?;
+        let calib = TokenSet::read(&dir.join("calib"))?;
+        let calibration = calib.batch(&(0..calib.texts()).collect::<Vec<_>>())?;
         Ok(SentencePairs {
             model,
             pairs,

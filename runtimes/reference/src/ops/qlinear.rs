@@ -55,15 +55,17 @@ fn requantise(
     Ok(Value::int(dtype, y.mapv(|v| v as i64)))
 }
 
+/// The ConvInteger / MatMulInteger operands `(a, b, a_zero_point, b_zero_point)` of a QLinear
+/// node's inputs `(a, a_scale, a_zero_point, b, b_scale, b_zero_point, ...)`.
+fn integer_operands(inputs: &[Option<Value>]) -> [Option<Value>; 4] {
+    [0, 3, 2, 5].map(|i| inputs.get(i).cloned().flatten())
+}
+
 /// QLinearConv(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B).
 fn qlinear_conv(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
-    let integer_inputs = [
-        inputs.first().cloned().flatten(),
-        inputs.get(3).cloned().flatten(),
-        inputs.get(2).cloned().flatten(),
-        inputs.get(5).cloned().flatten(),
-    ];
-    let mut acc = super::conv::conv_integer(ctx, &integer_inputs)?.remove(0).to_f64();
+    let mut acc = super::conv::conv_integer(ctx, &integer_operands(inputs))?
+        .remove(0)
+        .to_f64();
     if let Some(bias) = ctx.optional_input(inputs, 8) {
         let bias = bias.to_f64();
         for (mut channel, b) in acc.axis_iter_mut(Axis(1)).zip(bias.iter()) {
@@ -83,13 +85,9 @@ fn qlinear_conv(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>,
 
 /// QLinearMatMul(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point).
 fn qlinear_matmul(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
-    let integer_inputs = [
-        inputs.first().cloned().flatten(),
-        inputs.get(3).cloned().flatten(),
-        inputs.get(2).cloned().flatten(),
-        inputs.get(5).cloned().flatten(),
-    ];
-    let acc = super::matmul::matmul_integer(ctx, &integer_inputs)?.remove(0).to_f64();
+    let acc = super::matmul::matmul_integer(ctx, &integer_operands(inputs))?
+        .remove(0)
+        .to_f64();
     let last = acc.ndim().saturating_sub(1);
     let y = requantise(
         &acc,
