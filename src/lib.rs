@@ -26,6 +26,7 @@ pub mod pernode;
 pub mod reduce;
 pub mod registry;
 pub mod report;
+pub mod sensitivity;
 pub mod strategy;
 pub mod support;
 pub mod tolerance;

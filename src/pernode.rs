@@ -66,29 +66,72 @@ pub fn node_name(node: &NodeProto, index: usize) -> String {
     }
 }
 
-/// The model made of `node` alone: constants it reads stay constants, every other input
-/// becomes a graph input, its outputs become graph outputs typed like the baseline's values.
-/// `None` when the node cannot stand alone (a subgraph attribute may read outer-scope values,
-/// or a value it needs was not computed).
-pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<String, Tensor>) -> Option<Model> {
-    if sysnoise_boundary::model::subgraphs(node).next().is_some() {
-        return None;
+/// The values of `model`'s graph that no graph input decides: initialisers, Constant outputs,
+/// and what nodes compute from those alone (random ops and nodes with subgraphs excepted).
+pub fn constant_values(model: &Model) -> HashSet<String> {
+    let graph = model.graph();
+    let inputs: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    let mut constant: HashSet<String> = graph
+        .initializer
+        .iter()
+        .map(|t| t.name.clone())
+        .filter(|n| !inputs.contains(n.as_str()))
+        .collect();
+    for node in &graph.node {
+        let reads: Vec<&String> = node.input.iter().filter(|n| !n.is_empty()).collect();
+        let computed = node.op_type == "Constant"
+            || (!reads.is_empty()
+                && !node.op_type.starts_with("Random")
+                && sysnoise_boundary::model::subgraphs(node).next().is_none()
+                && reads.iter().all(|n| constant.contains(*n)));
+        if computed {
+            constant.extend(node.output.iter().filter(|n| !n.is_empty()).cloned());
+        }
     }
+    constant
+}
+
+/// The model made of `node` alone: constants it reads stay constants (initialisers of the
+/// model, and values no graph input decides, as the baseline computed them — a runtime may need
+/// a Slice's starts or a Reshape's shape to be constant, as they were in the whole model),
+/// every other input becomes a graph input — so do the outer-scope values a subgraph (If, Loop,
+/// Scan) reads — and its outputs become graph outputs typed like the baseline's values. `None`
+/// when a value it needs was not computed.
+pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<String, Tensor>) -> Option<Model> {
+    let constants = constant_values(model);
     let mut single = model.clone();
     let source = model.graph();
     let graph = single.graph_mut();
     let initialisers: HashMap<&str, _> = source.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut seen = HashSet::new();
+    // What the node reads: its inputs, and the outer-scope values its subgraphs (If, Loop,
+    // Scan bodies) read, which become inputs of the node's model like the others.
+    let mut reads: Vec<&str> = node
+        .input
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.is_empty())
+        .collect();
+    for subgraph in sysnoise_boundary::model::subgraphs(node) {
+        let inner = defined_in(subgraph);
+        reads.extend(
+            sysnoise_boundary::model::names_read(subgraph)
+                .into_iter()
+                .filter(|n| !inner.contains(n) && (values.contains_key(*n) || initialisers.contains_key(n))),
+        );
+    }
     graph.node = vec![node.clone()];
     graph.input.clear();
     graph.initializer.clear();
     graph.value_info.clear();
-    for name in node.input.iter().filter(|n| !n.is_empty()) {
-        if !seen.insert(name.as_str()) {
+    for name in reads {
+        if !seen.insert(name) {
             continue;
         }
-        if let Some(init) = initialisers.get(name.as_str()) {
+        if let Some(init) = initialisers.get(name) {
             graph.initializer.push((*init).clone());
+        } else if constants.contains(name) {
+            graph.initializer.push(values.get(name)?.to_proto(name));
         } else {
             let value = values.get(name)?;
             graph.input.push(tensor_value_info(name, value.dtype(), value.shape()));
@@ -101,6 +144,19 @@ pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<Strin
         .map(|n| values.get(n).map(|v| tensor_value_info(n, v.dtype(), v.shape())))
         .collect::<Option<Vec<_>>>()?;
     Some(single)
+}
+
+/// Every name `graph` and its subgraphs define: inputs, initialisers, node outputs.
+fn defined_in(graph: &sysnoise_boundary::onnx::GraphProto) -> HashSet<&str> {
+    let mut names: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    names.extend(graph.initializer.iter().map(|t| t.name.as_str()));
+    for node in &graph.node {
+        names.extend(node.output.iter().map(String::as_str));
+        for subgraph in sysnoise_boundary::model::subgraphs(node) {
+            names.extend(defined_in(subgraph));
+        }
+    }
+    names
 }
 
 /// `node` alone (see [`single_node_model`]) with its feeds: the recorded values of the inputs
@@ -243,5 +299,101 @@ pub fn format_attribute(a: &AttributeProto) -> String {
         }),
         attribute_type::GRAPH => "graph".into(),
         other => format!("<attribute type {other}>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+    use sysnoise_boundary::onnx::{AttributeProto, attribute_type};
+    use sysnoise_boundary::{DType, GraphBuilder, attr};
+
+    fn f32s(values: &[f64]) -> Tensor {
+        Tensor::from_f64(
+            DType::F32,
+            &ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap(),
+        )
+    }
+
+    fn i64s(values: &[f64]) -> Tensor {
+        Tensor::from_f64(
+            DType::I64,
+            &ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap(),
+        )
+    }
+
+    fn branch(name: &str, op: &str, inputs: &[&str]) -> AttributeProto {
+        let mut b = GraphBuilder::new(name, 17);
+        b.node_with_outputs(op, name, inputs, &[&format!("{name}_out")], vec![]);
+        b.output(&format!("{name}_out"), DType::F32);
+        AttributeProto {
+            name: format!("{name}_branch"),
+            r#type: attribute_type::GRAPH,
+            g: Some(b.build().graph().clone()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_node_with_subgraphs_stands_alone_with_the_outer_values_it_reads() {
+        let mut b = GraphBuilder::new("g", 17);
+        b.input("x", DType::F32, &[2]);
+        b.input("cond", DType::Bool, &[]);
+        b.node("Relu", "y", &["x"], vec![]);
+        b.node("Constant", "c", &[], vec![attr::tensor("value", &f32s(&[1.0, 2.0]))]);
+        let mut then_branch = branch("then", "Add", &["y", "c"]);
+        then_branch.name = "then_branch".into();
+        let mut else_branch = branch("else", "Identity", &["y"]);
+        else_branch.name = "else_branch".into();
+        b.node("If", "out", &["cond"], vec![then_branch, else_branch]);
+        b.output("out", DType::F32);
+        let model = b.build();
+        let values: HashMap<String, Tensor> = [
+            ("x", f32s(&[-1.0, 3.0])),
+            ("y", f32s(&[0.0, 3.0])),
+            ("c", f32s(&[1.0, 2.0])),
+            ("out", f32s(&[1.0, 5.0])),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .chain([(
+            "cond".to_string(),
+            Tensor::from_f64(DType::Bool, &ArrayD::from_elem(IxDyn(&[]), 1.0)),
+        )])
+        .collect();
+        let node = &model.graph().node[2];
+        let single = single_node_model(&model, node, &values).expect("an If stands alone");
+        let inputs: Vec<&str> = single.graph().input.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(inputs, ["cond", "y"]);
+        let constants: Vec<&str> = single.graph().initializer.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(constants, ["c"], "a Constant the branch reads stays a constant");
+    }
+
+    #[test]
+    fn values_no_input_decides_stay_constants() {
+        let mut b = GraphBuilder::new("g", 17);
+        b.input("x", DType::F32, &[4]);
+        b.node("Constant", "starts", &[], vec![attr::tensor("value", &i64s(&[1.0]))]);
+        b.node("Constant", "ends", &[], vec![attr::tensor("value", &i64s(&[3.0]))]);
+        b.node("Identity", "ends2", &["ends"], vec![]);
+        b.node("Slice", "s", &["x", "starts", "ends2"], vec![]);
+        b.output("s", DType::F32);
+        let model = b.build();
+        let constants = constant_values(&model);
+        assert!(constants.contains("starts") && constants.contains("ends2") && !constants.contains("s"));
+        let values: HashMap<String, Tensor> = [
+            ("x", f32s(&[1.0, 2.0, 3.0, 4.0])),
+            ("starts", i64s(&[1.0])),
+            ("ends", i64s(&[3.0])),
+            ("ends2", i64s(&[3.0])),
+            ("s", f32s(&[2.0, 3.0])),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+        let single = single_node_model(&model, &model.graph().node[3], &values).unwrap();
+        let inputs: Vec<&str> = single.graph().input.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(inputs, ["x"]);
     }
 }

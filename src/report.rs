@@ -203,6 +203,9 @@ pub fn render(report: &CompareReport, precision: Precision) -> String {
     if let Some(note) = &report.per_node_note {
         let _ = writeln!(out, "\nper-node: {note}");
     }
+    if let Some(note) = &report.rounding_note {
+        let _ = writeln!(out, "\n{note}");
+    }
     if let Some(note) = &report.vote_note {
         let _ = writeln!(out, "\nvote: {note}");
     }

@@ -22,4 +22,5 @@ mod noise_quantise;
 mod noise_resize;
 mod noise_rewrite;
 mod proptest_pairs;
+mod real_models;
 mod reduce;

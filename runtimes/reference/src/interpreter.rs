@@ -44,6 +44,24 @@ impl Runtime for Reference {
 /// of ConvInteger / MatMulInteger as `u8s8` says: the exact arithmetic of the specification,
 /// or a CPU kernel's (sysnoise's emulations of ONNX Runtime's int8 kernels use this).
 pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Result<Box<dyn Session>, RuntimeError> {
+    prepare_session(model, runtime, u8s8, false)
+}
+
+/// A reference session that rounds every float value a node produces to its declared type
+/// (f32, f16, bf16) before the next node reads it, as a runtime that stores its tensors in
+/// those types must. The distance between its outputs and the plain reference's is the model's
+/// sensitivity to rounding alone: large where rounding boundaries (quantisation, Floor, Cast to
+/// integers) turn one-ulp differences into whole steps.
+pub fn prepare_rounded(model: &Model, runtime: &str) -> Result<Box<dyn Session>, RuntimeError> {
+    prepare_session(model, runtime, U8S8Accumulation::Exact, true)
+}
+
+fn prepare_session(
+    model: &Model,
+    runtime: &str,
+    u8s8: U8S8Accumulation,
+    round_intermediates: bool,
+) -> Result<Box<dyn Session>, RuntimeError> {
     let name = runtime.to_string();
     let opset = model.opset("").unwrap_or(1);
     check_ops(model.graph(), &name)?;
@@ -54,6 +72,7 @@ pub fn prepare_with(model: &Model, runtime: &str, u8s8: U8S8Accumulation) -> Res
         opset,
         name,
         u8s8,
+        round_intermediates,
     }))
 }
 
@@ -120,6 +139,8 @@ struct ReferenceSession {
     /// The runtime name errors carry.
     name: String,
     u8s8: U8S8Accumulation,
+    /// Round every float a node produces to its dtype ([`prepare_rounded`]).
+    round_intermediates: bool,
 }
 
 impl ReferenceSession {
@@ -206,7 +227,10 @@ impl ReferenceSession {
                 let kernel = registry().get_in(domain, &node.op_type).expect("checked in prepare");
                 kernel(&ctx, &args).map_err(attributed)?
             };
-            for (name, value) in node.output.iter().zip(outputs) {
+            for (name, mut value) in node.output.iter().zip(outputs) {
+                if self.round_intermediates {
+                    value = value.rounded_to_dtype();
+                }
                 // Outputs nothing reads (and the graph does not return) are not kept.
                 if !name.is_empty() && (last_use.contains_key(name.as_str()) || graph_outputs.contains(name.as_str())) {
                     scope.values.insert(name.clone(), value);

@@ -11,5 +11,5 @@ pub mod ops;
 pub mod value;
 
 pub use error::OpError;
-pub use interpreter::{Reference, prepare_with, registry};
+pub use interpreter::{Reference, prepare_rounded, prepare_with, registry};
 pub use value::{Data, Value};

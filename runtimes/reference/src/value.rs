@@ -33,6 +33,17 @@ impl Value {
         }
     }
 
+    /// This value with its floats rounded to its dtype's precision (integers and bools as they are).
+    pub fn rounded_to_dtype(self) -> Value {
+        match self.data {
+            Data::F(a) if self.dtype != DType::F64 => {
+                let dtype = self.dtype;
+                Value::float(dtype, a.mapv(|v| round_to(dtype, v)))
+            }
+            _ => self,
+        }
+    }
+
     /// An integer value of `dtype`; values are wrapped to the dtype's range.
     pub fn int(dtype: DType, a: ArrayD<i64>) -> Value {
         let a = if dtype == DType::I64 || dtype == DType::U64 {

@@ -7,6 +7,7 @@ use crate::error::OpError;
 use crate::value::Value;
 
 mod activation;
+mod attention;
 mod cast;
 mod comparison;
 mod compress;
@@ -21,6 +22,7 @@ mod elementwise_binary;
 mod elementwise_unary;
 mod expand_tile;
 mod gather;
+mod grid_sample;
 mod indices;
 mod matmul;
 mod microsoft;
@@ -35,6 +37,8 @@ mod reduce;
 mod reshape;
 mod resize;
 mod rnn;
+mod roi_align;
+mod rotary;
 mod slice;
 mod softmax;
 mod space_depth;
@@ -65,6 +69,7 @@ impl Registry {
         let mut r = Registry::default();
         for register in [
             activation::register,
+            attention::register,
             cast::register,
             comparison::register,
             concat_split::register,
@@ -79,6 +84,7 @@ impl Registry {
             elementwise_unary::register,
             expand_tile::register,
             gather::register,
+            grid_sample::register,
             indices::register,
             matmul::register,
             nms::register,
@@ -89,8 +95,10 @@ impl Registry {
             quantize_linear::register,
             reduce::register,
             reshape::register,
+            roi_align::register,
             resize::register,
             rnn::register,
+            rotary::register,
             slice::register,
             softmax::register,
             space_depth::register,

@@ -1,6 +1,6 @@
 //! Reference kernels: padding and cropping tensor borders (Pad: constant, reflect, edge and wrap modes).
 
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 use sysnoise_boundary::DType;
 
 use super::Registry;
@@ -68,26 +68,37 @@ fn axis_map(dim: usize, before: i64, after: i64, mode: Mode) -> Result<Vec<Optio
     Ok((0..len).map(|o| mode.source(o - before, d)).collect())
 }
 
-/// `a` with `axis` rebuilt from `map`: copies of the mapped positions, `fill` elsewhere (lane by
-/// lane along `axis`: the output and input lanes pair up in the same order).
-fn pad_axis<T: Clone>(a: &ArrayD<T>, axis: usize, map: &[Option<usize>], fill: &T) -> ArrayD<T> {
-    let mut shape = a.shape().to_vec();
-    shape[axis] = map.len();
-    let mut out = ArrayD::from_elem(IxDyn(&shape), fill.clone());
-    for (mut to, from) in out.lanes_mut(Axis(axis)).into_iter().zip(a.lanes(Axis(axis))) {
-        for (position, source) in map.iter().enumerate() {
-            if let Some(s) = source {
-                to[position] = from[*s].clone();
-            }
+/// `a` padded along each mapped axis, in one pass over the output in row-major order: each
+/// output row (the last axis) is either all fill or a copy of one input row through the last
+/// axis's map, so reads and writes stay contiguous.
+fn padded<T: Clone>(a: &ArrayD<T>, maps: &[(usize, Vec<Option<usize>>)], fill: &T) -> ArrayD<T> {
+    if a.ndim() == 0 || maps.is_empty() {
+        return a.clone();
+    }
+    let mut axis_maps: Vec<Vec<Option<usize>>> = a.shape().iter().map(|&d| (0..d).map(Some).collect()).collect();
+    for (axis, map) in maps {
+        axis_maps[*axis] = map.clone();
+    }
+    let out_shape: Vec<usize> = axis_maps.iter().map(Vec::len).collect();
+    let a = a.as_standard_layout();
+    let src = a.as_slice().expect("standard layout");
+    let last = a.ndim() - 1;
+    let mut in_strides = vec![1usize; a.ndim()];
+    for k in (0..last).rev() {
+        in_strides[k] = in_strides[k + 1] * a.shape()[k + 1];
+    }
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for outer in ndarray::indices(IxDyn(&out_shape[..last])) {
+        let base = (0..last).try_fold(0usize, |acc, k| axis_maps[k][outer[k]].map(|i| acc + i * in_strides[k]));
+        match base {
+            None => out.extend(std::iter::repeat_n(fill.clone(), out_shape[last])),
+            Some(b) => out.extend(axis_maps[last].iter().map(|s| match s {
+                Some(i) => src[b + i].clone(),
+                None => fill.clone(),
+            })),
         }
     }
-    out
-}
-
-/// `a` padded along each mapped axis in turn.
-fn padded<T: Clone>(a: &ArrayD<T>, maps: &[(usize, Vec<Option<usize>>)], fill: &T) -> ArrayD<T> {
-    maps.iter()
-        .fold(a.clone(), |acc, (axis, map)| pad_axis(&acc, *axis, map, fill))
+    ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("one value per output position")
 }
 
 /// The first element of a (non-empty) array.
