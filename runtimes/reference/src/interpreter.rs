@@ -65,15 +65,22 @@ fn prepare_session(
     let name = runtime.to_string();
     let opset = model.opset("").unwrap_or(1);
     check_ops(model.graph(), &name)?;
-    let constants = initialisers(model.graph(), &name)?;
-    Ok(Box::new(ReferenceSession {
+    let mut session = ReferenceSession {
         model: Arc::new(model.clone()),
-        constants,
+        constants: initialisers(model.graph(), &name)?,
+        folded: HashSet::new(),
         opset,
         name,
         u8s8,
         round_intermediates,
-    }))
+    };
+    session.fold_constants();
+    Ok(Box::new(session))
+}
+
+/// Ops whose outputs are random draws: never computed ahead of a run.
+fn is_random(op_type: &str) -> bool {
+    op_type.starts_with("Random") || op_type == "Bernoulli" || op_type == "Multinomial"
 }
 
 /// Every node of `graph` and of its subgraphs has a kernel (ai.onnx, control flow, or a
@@ -141,9 +148,79 @@ struct ReferenceSession {
     u8s8: U8S8Accumulation,
     /// Round every float a node produces to its dtype ([`prepare_rounded`]).
     round_intermediates: bool,
+    /// Top-level nodes computed once at prepare time (every input a constant): their outputs
+    /// are in `constants`, and runs skip them.
+    folded: HashSet<usize>,
 }
 
 impl ReferenceSession {
+    /// Computes once the top-level nodes that read only constants (initialisers that are not
+    /// also graph inputs, Constant outputs, and what is computed from them) — weights a model
+    /// dequantises or casts on every run, shapes — and keeps of the constants only what the
+    /// other nodes read. The arithmetic is the same as at run time, done once. A node whose
+    /// kernel fails here is left to the run, which reports it.
+    fn fold_constants(&mut self) {
+        let model = Arc::clone(&self.model);
+        let graph = model.graph();
+        let inputs: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+        let mut known: HashSet<String> = self
+            .constants
+            .keys()
+            .filter(|k| !inputs.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for (index, node) in graph.node.iter().enumerate() {
+            let domain = normalise_domain(&node.domain);
+            let reads: Vec<&String> = node.input.iter().filter(|n| !n.is_empty()).collect();
+            let computable =
+                node.op_type == "Constant" || (!reads.is_empty() && reads.iter().all(|n| known.contains(*n)));
+            let plain = subgraphs(node).next().is_none()
+                && !(domain.is_empty() && control_flow::OPS.contains(&node.op_type.as_str()))
+                && !is_random(&node.op_type);
+            let Some(kernel) = registry().get_in(domain, &node.op_type).filter(|_| computable && plain) else {
+                continue;
+            };
+            let args: Vec<Option<Value>> = node
+                .input
+                .iter()
+                .map(|n| {
+                    if n.is_empty() {
+                        None
+                    } else {
+                        self.constants.get(n).cloned()
+                    }
+                })
+                .collect();
+            let ctx = OpContext {
+                node,
+                opset: self.opset,
+                u8s8: self.u8s8,
+            };
+            let Ok(outputs) = kernel(&ctx, &args) else { continue };
+            for (name, value) in node.output.iter().zip(outputs) {
+                if !name.is_empty() {
+                    let value = if self.round_intermediates {
+                        value.rounded_to_dtype()
+                    } else {
+                        value
+                    };
+                    self.constants.insert(name.clone(), value);
+                    known.insert(name.clone());
+                }
+            }
+            self.folded.insert(index);
+        }
+        let mut needed: HashSet<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+        needed.extend(inputs.iter().copied());
+        for (index, node) in graph.node.iter().enumerate() {
+            if !self.folded.contains(&index) {
+                needed.extend(node.input.iter().map(String::as_str));
+                needed.extend(subgraphs(node).flat_map(names_read));
+            }
+        }
+        self.constants.retain(|name, _| needed.contains(name.as_str()));
+    }
+
     /// Evaluates `graph` on `values` (its inputs and initialisers) inside `parent`, and returns
     /// its outputs in order. A value is dropped after the last node that reads it (f64
     /// intermediates of a large model at batch 16 would otherwise fill memory: EfficientNet-Lite0's
@@ -172,6 +249,13 @@ impl ReferenceSession {
         }
         let mut scope = Scope { values, parent };
         for (index, node) in graph.node.iter().enumerate() {
+            if parent.is_none() && self.folded.contains(&index) {
+                // Computed at prepare time: its outputs are among the constants.
+                for name in &dead_after[index] {
+                    scope.values.remove(*name);
+                }
+                continue;
+            }
             let has_bodies = subgraphs(node).next().is_some();
             let args: Vec<Option<Value>> = node
                 .input

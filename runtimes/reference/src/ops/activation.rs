@@ -15,6 +15,7 @@ use crate::error::OpError;
 use crate::value::{Data, Value};
 
 pub fn register(r: &mut Registry) {
+    r.add("SwiGLU", swiglu);
     r.add("Relu", relu);
     r.add("LeakyRelu", |c, i| {
         let alpha = attr(c, "alpha", 0.01);
@@ -207,6 +208,24 @@ fn clamp_ints(dtype: DType, a: &ArrayD<i64>, lo: Option<i64>, hi: Option<i64>) -
         let v = lo.map_or(v, |lo| std::cmp::max_by(v, lo, |p, q| int_order(dtype, *p, *q)));
         hi.map_or(v, |hi| std::cmp::min_by(v, hi, |p, q| int_order(dtype, *p, *q)))
     })
+}
+
+/// SwiGLU (opset 26): `a · sigmoid(alpha · a) · b`, for A and B of one shape (no broadcasting).
+fn swiglu(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let a = ctx.input(inputs, 0)?;
+    let b = ctx.input(inputs, 1)?;
+    if a.shape() != b.shape() {
+        return Err(OpError::invalid(format!(
+            "SwiGLU: A {:?} and B {:?} differ (no broadcasting)",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let alpha = attr(ctx, "alpha", 1.0);
+    let y = ndarray::Zip::from(a.as_float()?)
+        .and(b.as_float()?)
+        .map_collect(|&x, &g| x / (1.0 + (-alpha * x).exp()) * g);
+    Ok(vec![Value::float(a.dtype, y)])
 }
 
 #[cfg(test)]

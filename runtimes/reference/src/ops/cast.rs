@@ -1,4 +1,4 @@
-//! Reference kernels: dtype conversion between numeric and bool tensors (Cast, CastLike).
+//! Reference kernels: dtype conversion between numeric and bool tensors (Cast, CastLike) and bit reinterpretation (BitCast).
 
 use ndarray::ArrayD;
 use sysnoise_boundary::DType;
@@ -18,6 +18,31 @@ pub fn register(r: &mut Registry) {
         }
         Ok(vec![convert(c.input(i, 0)?, target)])
     });
+    r.add("BitCast", bitcast);
+}
+
+/// BitCast (opset 26): the same bytes read as `to`, a type of the same width.
+fn bitcast(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let code = ctx.int("to", 0);
+    let target = i32::try_from(code)
+        .ok()
+        .and_then(|c| DType::from_onnx_code(c).ok())
+        .filter(|d| !DType::PASS_THROUGH.contains(d) && !DType::PASS_THROUGH.contains(&x.dtype))
+        .ok_or_else(|| OpError::unsupported(format!("BitCast from {} to type {code}", x.dtype)))?;
+    if target.size() != x.dtype.size() {
+        return Err(OpError::invalid(format!(
+            "BitCast from {} ({} bytes) to {target} ({} bytes): widths differ",
+            x.dtype,
+            x.dtype.size(),
+            target.size()
+        )));
+    }
+    let tensor = x.to_tensor();
+    let bytes = tensor.to_le_bytes();
+    let cast = sysnoise_boundary::Tensor::from_le_bytes(target, tensor.shape(), &bytes)
+        .map_err(|e| OpError::invalid(format!("BitCast: {e}")))?;
+    Ok(vec![Value::from_tensor(&cast)?])
 }
 
 fn cast(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
@@ -77,6 +102,10 @@ fn from_int(from: DType, a: &ArrayD<i64>, to: DType) -> Value {
 
 /// An integer rounded once, to nearest-even, into the float dtype `to`.
 fn int_to_float(from: DType, v: i64, to: DType) -> f64 {
+    // Below 2^53 the integer is exact in f64: one rounding to `to` is all there is.
+    if from != DType::U64 && v.unsigned_abs() < 1 << 53 {
+        return round_to(to, v as f64);
+    }
     let wide = if from == DType::U64 {
         i128::from(v as u64)
     } else {

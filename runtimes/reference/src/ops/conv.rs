@@ -232,8 +232,21 @@ fn convolve(
             .into_shape_with_order(IxDyn(&l.output_shape()))
             .expect("same length"));
     }
-    let mut cols = vec![0.0; cg * ksize * out_size];
+    // A 1x1 kernel that reads every input position once, in order (stride 1, no padding): the
+    // input planes are the im2col matrix already.
+    let pointwise = ksize == 1 && out_size == l.in_size && l.map.iter().enumerate().all(|(p, m)| *m == Some(p));
+    let mut cols = vec![0.0; if pointwise { 0 } else { cg * ksize * out_size }];
     for n in 0..l.batch {
+        if pointwise {
+            for g in 0..l.group {
+                let start = (n * l.channels + g * cg) * l.in_size;
+                let planes = ndarray::ArrayView2::from_shape((cg, out_size), &xs[start..start + cg * out_size])
+                    .expect("sized by the layout");
+                let product = w2.slice(s![g * mg..(g + 1) * mg, ..]).dot(&planes);
+                out.slice_mut(s![n, g * mg..(g + 1) * mg, ..]).assign(&product);
+            }
+            continue;
+        }
         for g in 0..l.group {
             // im2col: row r = (channel r / ksize of the group, tap r % ksize), one column per
             // output position; taps in the padding stay 0.

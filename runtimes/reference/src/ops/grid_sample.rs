@@ -1,4 +1,4 @@
-//! Reference kernel: GridSample (opsets 16, 20, 22), sampling an N-D input at normalised grid coordinates.
+//! Reference kernels: GridSample (opsets 16, 20, 22), sampling an N-D input at normalised grid coordinates, and AffineGrid, which makes such grids.
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -9,6 +9,60 @@ use crate::value::Value;
 
 pub fn register(r: &mut Registry) {
     r.add("GridSample", grid_sample);
+    r.add("AffineGrid", affine_grid);
+}
+
+/// AffineGrid (opset 20): for `theta` `[N, 2, 3]` (2-D) or `[N, 3, 4]` (3-D) and `size`
+/// `[N, C, (D,) H, W]`, the grid `[N, (D,) H, W, 2 | 3]` of `theta · (x, y, (z,) 1)` over the
+/// normalised coordinates of the output positions (x along W first), centres of the cells or,
+/// with `align_corners`, their corners.
+fn affine_grid(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let theta_value = ctx.input(inputs, 0)?;
+    let theta = theta_value.to_f64();
+    let size = ctx.input(inputs, 1)?.to_i64_vec();
+    let align_corners = ctx.int("align_corners", 0) != 0;
+    let spatial: Vec<usize> = size
+        .iter()
+        .skip(2)
+        .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| OpError::invalid(format!("AffineGrid: size {size:?}")))?;
+    let rank = spatial.len();
+    let batch = theta.shape().first().copied().unwrap_or(0);
+    if !(rank == 2 || rank == 3) || theta.shape() != [batch, rank, rank + 1] || size[0] != batch as i64 {
+        return Err(OpError::invalid(format!(
+            "AffineGrid: theta {:?} for size {size:?}",
+            theta.shape()
+        )));
+    }
+    let coordinate = |i: usize, n: usize| -> f64 {
+        if align_corners {
+            if n == 1 {
+                -1.0
+            } else {
+                -1.0 + 2.0 * i as f64 / (n - 1) as f64
+            }
+        } else {
+            (2 * i + 1) as f64 / n as f64 - 1.0
+        }
+    };
+    let points: usize = spatial.iter().product();
+    let mut out = Vec::with_capacity(batch * points * rank);
+    for b in 0..batch {
+        for position in ndarray::indices(IxDyn(&spatial)) {
+            // (x, y[, z]): the last spatial axis first.
+            let homogeneous: Vec<f64> = (0..rank)
+                .map(|k| coordinate(position[rank - 1 - k], spatial[rank - 1 - k]))
+                .chain([1.0])
+                .collect();
+            for row in 0..rank {
+                out.push((0..=rank).map(|k| theta[[b, row, k]] * homogeneous[k]).sum());
+            }
+        }
+    }
+    let shape: Vec<usize> = [batch].into_iter().chain(spatial).chain([rank]).collect();
+    let grid = ArrayD::from_shape_vec(IxDyn(&shape), out).expect("one point per position");
+    Ok(vec![Value::float(theta_value.dtype, grid)])
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -9,6 +9,7 @@ use crate::value::Value;
 mod activation;
 mod attention;
 mod cast;
+mod col2im;
 mod comparison;
 mod compress;
 mod concat_split;
@@ -16,6 +17,8 @@ mod constant;
 mod conv;
 mod conv_transpose;
 mod cumulative;
+mod deform_conv;
+mod dft;
 mod dropout;
 mod einsum;
 mod elementwise_binary;
@@ -24,6 +27,8 @@ mod expand_tile;
 mod gather;
 mod grid_sample;
 mod indices;
+mod linalg;
+mod losses;
 mod matmul;
 mod microsoft;
 mod nms;
@@ -71,6 +76,7 @@ impl Registry {
             activation::register,
             attention::register,
             cast::register,
+            col2im::register,
             comparison::register,
             concat_split::register,
             compress::register,
@@ -78,6 +84,8 @@ impl Registry {
             conv::register,
             conv_transpose::register,
             cumulative::register,
+            deform_conv::register,
+            dft::register,
             dropout::register,
             einsum::register,
             elementwise_binary::register,
@@ -86,6 +94,8 @@ impl Registry {
             gather::register,
             grid_sample::register,
             indices::register,
+            linalg::register,
+            losses::register,
             matmul::register,
             nms::register,
             normalization::register,

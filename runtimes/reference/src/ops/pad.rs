@@ -1,4 +1,4 @@
-//! Reference kernels: padding and cropping tensor borders (Pad: constant, reflect, edge and wrap modes).
+//! Reference kernels: padding and cropping tensor borders (Pad: constant, reflect, edge and wrap modes; CenterCropPad).
 
 use ndarray::{ArrayD, IxDyn};
 use sysnoise_boundary::DType;
@@ -10,6 +10,48 @@ use crate::value::Value;
 
 pub fn register(r: &mut Registry) {
     r.add("Pad", pad);
+    r.add("CenterCropPad", center_crop_pad);
+}
+
+/// CenterCropPad (opset 18): each of `axes` (default all) cropped or zero-padded to `shape`,
+/// centred (an odd difference puts the extra element at the end).
+fn center_crop_pad(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let shape = ctx.input(inputs, 1)?.to_i64_vec();
+    let rank = x.shape().len();
+    let axes: Vec<usize> = match ctx.ints("axes") {
+        Some(a) => a.iter().map(|&a| ctx.axis(a, rank)).collect::<Result<_, _>>()?,
+        None => (0..rank).collect(),
+    };
+    if axes.len() != shape.len() {
+        return Err(OpError::invalid(format!(
+            "CenterCropPad: shape {shape:?} for axes {axes:?}"
+        )));
+    }
+    let mut maps = Vec::new();
+    for (&axis, &target) in axes.iter().zip(&shape) {
+        let target =
+            usize::try_from(target).map_err(|_| OpError::invalid(format!("CenterCropPad: shape {shape:?}")))?;
+        let dim = x.shape()[axis];
+        if target == dim {
+            continue;
+        }
+        // Output position o reads input o + crop − pad (crop or pad is 0).
+        let (crop, pad) = if target < dim {
+            ((dim - target) / 2, 0)
+        } else {
+            (0, (target - dim) / 2)
+        };
+        let map = (0..target)
+            .map(|o| (o + crop).checked_sub(pad).filter(|&i| i < dim))
+            .collect();
+        maps.push((axis, map));
+    }
+    Ok(vec![x.map_array(
+        |a| padded(a, &maps, &0.0),
+        |a| padded(a, &maps, &0),
+        |a| padded(a, &maps, &false),
+    )])
 }
 
 /// How Pad fills the positions outside the data.

@@ -1,4 +1,4 @@
-//! Reference kernels: pooling (MaxPool with Indices, AveragePool, LpPool and their Global forms).
+//! Reference kernels: pooling (MaxPool with Indices, AveragePool, LpPool and their Global forms) and MaxUnpool.
 
 use ndarray::{Array2, ArrayD, Dimension, IxDyn};
 use sysnoise_boundary::DType;
@@ -15,6 +15,61 @@ pub fn register(r: &mut Registry) {
     r.add("GlobalMaxPool", global_max_pool);
     r.add("GlobalAveragePool", global_average_pool);
     r.add("GlobalLpPool", global_lp_pool);
+    r.add("MaxUnpool", max_unpool);
+}
+
+/// MaxUnpool: each value of X written at its flat index (MaxPool's Indices output) in a zero
+/// tensor of the unpooled shape `(in − 1)·stride − pads + kernel`, placed at the start of
+/// `output_shape` when that input is given.
+fn max_unpool(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
+    let x = ctx.input(inputs, 0)?;
+    let xa = x.as_float()?.as_standard_layout().into_owned();
+    let indices = ctx.input(inputs, 1)?.to_i64();
+    let kernel = ctx
+        .ints("kernel_shape")
+        .ok_or_else(|| OpError::invalid("MaxUnpool needs kernel_shape"))?;
+    let n = kernel.len();
+    let strides = ctx.ints("strides").unwrap_or_else(|| vec![1; n]);
+    let pads = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * n]);
+    if xa.ndim() != n + 2 || strides.len() != n || pads.len() != 2 * n || indices.len() != xa.len() {
+        return Err(OpError::invalid(format!(
+            "MaxUnpool: X {:?}, indices {:?}, kernel {kernel:?}",
+            xa.shape(),
+            indices.shape()
+        )));
+    }
+    let mut inferred: Vec<usize> = xa.shape()[..2].to_vec();
+    for d in 0..n {
+        let size = (xa.shape()[d + 2] as i64 - 1) * strides[d] - (pads[d] + pads[n + d]) + kernel[d];
+        inferred.push(usize::try_from(size).map_err(|_| OpError::invalid(format!("MaxUnpool: output size {size}")))?);
+    }
+    let total: usize = inferred.iter().product();
+    let mut y = vec![0.0; total];
+    for (&v, &i) in xa.iter().zip(indices.iter()) {
+        let i = usize::try_from(i)
+            .ok()
+            .filter(|&i| i < total)
+            .ok_or_else(|| OpError::invalid(format!("MaxUnpool: index {i} outside an output of {total}")))?;
+        y[i] = v;
+    }
+    let y = ArrayD::from_shape_vec(IxDyn(&inferred), y).expect("sized above");
+    let y = match ctx.optional_input(inputs, 2) {
+        Some(shape) => {
+            let shape: Vec<usize> = shape.to_i64_vec().iter().map(|&d| d.max(0) as usize).collect();
+            if shape.len() != inferred.len() || shape.iter().zip(&inferred).any(|(s, i)| s < i) {
+                return Err(OpError::invalid(format!(
+                    "MaxUnpool: output_shape {shape:?} below {inferred:?}"
+                )));
+            }
+            let mut out = ArrayD::zeros(IxDyn(&shape));
+            let region: Vec<ndarray::SliceInfoElem> =
+                inferred.iter().map(|&e| ndarray::Slice::from(0..e).into()).collect();
+            out.slice_mut(region.as_slice()).assign(&y);
+            out
+        }
+        None => y,
+    };
+    Ok(vec![Value::float(x.dtype, y)])
 }
 
 /// Where the pooling windows lie along the spatial axes (all lists have one entry per spatial axis).

@@ -87,6 +87,18 @@ impl Layout {
     }
 }
 
+/// `x` rounded to the nearest integer, ties to even, as `f64::round_ties_even` (up to the sign
+/// of a zero result) without its libm call: adding and subtracting 1.5·2^52 leaves the
+/// integer the hardware's round-to-nearest-even picks, for |x| < 2^51.
+fn round_half_even(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    if x.abs() < 2_251_799_813_685_248.0 {
+        (x + SHIFT) - SHIFT
+    } else {
+        x.round_ties_even()
+    }
+}
+
 /// The zero point as f64 values (zeros of the scale's shape when omitted).
 fn zero_points(zero_point: Option<&Value>, scale: &ArrayD<f64>) -> ArrayD<f64> {
     match zero_point {
@@ -122,15 +134,25 @@ fn quantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Valu
     let layout = Layout::of(ctx, x.shape(), scale.shape())?;
     let zeros = zero_points(zero_point, &scale);
     let precision = x_value.dtype;
-    let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
-        let index = index.slice();
-        let s = layout.parameter(index, &scale);
-        let z = layout.parameter(index, &zeros);
-        let v = round_to(precision, x[index]);
-        let q = round_to(precision, v / s).round_ties_even() + z;
+    let quantise = |v: f64, s: f64, z: f64| {
+        let v = round_to(precision, v);
+        let q = round_half_even(round_to(precision, v / s)) + z;
         // NaN saturates to 0 as a C cast would; the spec leaves it undefined.
         (q.clamp(low as f64, high as f64) as i64).clamp(low, high)
-    });
+    };
+    let y = if layout.per_tensor {
+        let (s, z) = (layout.parameter(&[], &scale), layout.parameter(&[], &zeros));
+        x.mapv(|v| quantise(v, s, z))
+    } else {
+        ArrayD::from_shape_fn(x.raw_dim(), |index| {
+            let index = index.slice();
+            quantise(
+                x[index],
+                layout.parameter(index, &scale),
+                layout.parameter(index, &zeros),
+            )
+        })
+    };
     Ok(vec![Value::int(dtype, y)])
 }
 
@@ -149,10 +171,15 @@ fn dequantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Va
     let scale = scale_value.to_f64();
     let zeros = zero_points(ctx.optional_input(inputs, 2), &scale);
     let layout = Layout::of(ctx, x.shape(), scale.shape())?;
-    let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
-        let index = index.slice();
-        (x[index] - layout.parameter(index, &zeros)) * layout.parameter(index, &scale)
-    });
+    let y = if layout.per_tensor {
+        let (s, z) = (layout.parameter(&[], &scale), layout.parameter(&[], &zeros));
+        x.mapv(|v| (v - z) * s)
+    } else {
+        ArrayD::from_shape_fn(x.raw_dim(), |index| {
+            let index = index.slice();
+            (x[index] - layout.parameter(index, &zeros)) * layout.parameter(index, &scale)
+        })
+    };
     Ok(vec![Value::float(scale_value.dtype, y)])
 }
 
@@ -217,5 +244,27 @@ mod tests {
         // 2 / f32(4 / 255) is 127.49999 in f32 (numpy agrees), not 127.5.
         assert_eq!(y, vec![64, 127, 255]);
         assert_eq!(run(vec![0.0, 0.0]), (vec![0, 0], 1.0, 0));
+    }
+
+    #[test]
+    fn the_shift_rounds_like_round_ties_even() {
+        for x in [
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            -2.5,
+            2.4999999,
+            127.5,
+            -128.5,
+            1e15 + 0.5,
+            3e16,
+            f64::NAN,
+            -7.0,
+        ] {
+            let (a, b) = (round_half_even(x), x.round_ties_even());
+            assert!(a == b || (a.is_nan() && b.is_nan()), "{x}: {a} vs {b}");
+        }
     }
 }
