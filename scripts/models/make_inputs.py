@@ -68,30 +68,16 @@ def speech_like(rng, samples):
 
 
 def silero(entry, model_path, helpers):
+    """Silero VAD: `samples` new samples after `context` samples of the previous chunk (v5/v6:
+    64; v4: none), the LSTM state as zeros (`state`, or `h` and `c`), `sr` 16000."""
     p = entry["inputs"]
-    rng = rng_for(entry["name"])
-    audio = speech_like(rng, p["context"] + p["samples"] + SAMPLE_RATE // 4)[-(p["context"] + p["samples"]):]
+    length = p.get("context", 0) + p["samples"]
+    audio = speech_like(rng_for(entry["name"]), length + SAMPLE_RATE // 4)[-length:]
     feeds = {}
     for name, _ in graph_inputs(model_path):
         if name == "input":
             feeds[name] = audio.astype(np.float32)[None, :]
-        elif name == "state":
-            feeds[name] = np.zeros(p["state"], np.float32)
-        elif name == "sr":
-            feeds[name] = np.array(SAMPLE_RATE, np.int64)
-        else:
-            sys.exit(f"{entry['name']}: unexpected input {name}")
-    return feeds
-
-
-def silero_legacy(entry, model_path, helpers):
-    p = entry["inputs"]
-    audio = speech_like(rng_for(entry["name"]), p["samples"] + SAMPLE_RATE // 4)[-p["samples"]:]
-    feeds = {}
-    for name, _ in graph_inputs(model_path):
-        if name == "input":
-            feeds[name] = audio.astype(np.float32)[None, :]
-        elif name in ("h", "c"):
+        elif name in ("state", "h", "c"):
             feeds[name] = np.zeros(p["state"], np.float32)
         elif name == "sr":
             feeds[name] = np.array(SAMPLE_RATE, np.int64)
@@ -326,7 +312,6 @@ def wordpiece(entry, model_path, helpers):
 
 RECIPES = {
     "silero": silero,
-    "silero-legacy": silero_legacy,
     "pcm16-audio": pcm16_audio,
     "oww-mel-frames": oww_mel_frames,
     "whisper-logmel": whisper_logmel,

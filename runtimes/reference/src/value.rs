@@ -2,7 +2,7 @@
 
 use half::{bf16, f16};
 use ndarray::{ArrayD, IxDyn};
-use sysnoise_boundary::{DType, Tensor};
+use sysnoise_boundary::{DType, Float8Format, Tensor};
 
 use crate::error::OpError;
 
@@ -26,7 +26,7 @@ pub struct Value {
 impl Value {
     /// A float value of `dtype` (values kept in f64).
     pub fn float(dtype: DType, a: ArrayD<f64>) -> Value {
-        debug_assert!(dtype.is_float());
+        debug_assert!(is_real(dtype));
         Value {
             dtype,
             data: Data::F(a),
@@ -178,12 +178,10 @@ impl Value {
             Tensor::U8(a) => Value::int(dtype, a.mapv(i64::from)),
             Tensor::U16(a) => Value::int(dtype, a.mapv(i64::from)),
             Tensor::U32(a) => Value::int(dtype, a.mapv(i64::from)),
-            Tensor::F8E4M3FN(_)
-            | Tensor::F8E4M3FNUZ(_)
-            | Tensor::F8E5M2(_)
-            | Tensor::F8E5M2FNUZ(_)
-            | Tensor::F8E8M0(_)
-            | Tensor::String(_) => {
+            Tensor::F8E4M3FN(_) | Tensor::F8E4M3FNUZ(_) | Tensor::F8E5M2(_) | Tensor::F8E5M2FNUZ(_) => {
+                Value::float(dtype, t.to_f64_array())
+            }
+            Tensor::F8E8M0(_) | Tensor::String(_) => {
                 return Err(OpError::unsupported(format!(
                     "the reference does not compute on {dtype} tensors"
                 )));
@@ -211,14 +209,56 @@ impl Value {
     }
 }
 
-/// Rounds an f64 to the nearest value representable in the float `dtype` (identity for f64).
+/// Rounds an f64 to the nearest value representable in the float `dtype` (identity for f64;
+/// the float8 types saturate, as Cast does by default).
 pub fn round_to(dtype: DType, v: f64) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
         DType::F16 => f16::from_f64(v).to_f64(),
         DType::BF16 => bf16::from_f64(v).to_f64(),
-        _ => v,
+        _ => match dtype.float8() {
+            Some(format) if dtype != DType::F8E8M0 => float8_round(format, v, true),
+            _ => v,
+        },
     }
+}
+
+/// The float types the reference computes on: f16, bf16, f32, f64 and the four float8 formats
+/// with a sign (E8M0, a scale format, is carried only).
+pub fn is_real(dtype: DType) -> bool {
+    dtype.is_float() || (dtype.float8().is_some() && dtype != DType::F8E8M0)
+}
+
+/// `v` rounded to the nearest value of a float8 `format` (ties to the even code). With
+/// `saturate`, values beyond the largest finite one (infinities included) clamp to it; without,
+/// a value that rounds past it becomes ±inf (E5M2) or NaN (the formats without infinities),
+/// as ONNX Cast's `saturate = 0` specifies.
+pub fn float8_round(format: Float8Format, v: f64, saturate: bool) -> f64 {
+    if v.is_nan() {
+        return f64::NAN;
+    }
+    let finite: Vec<(u8, f64)> = (0..=0x7Fu8)
+        .map(|code| (code, format.decode(code)))
+        .filter(|(_, value)| value.is_finite())
+        .collect();
+    let (max_code, max) = finite
+        .iter()
+        .copied()
+        .fold((0, 0.0), |best, c| if c.1 > best.1 { c } else { best });
+    if saturate {
+        return format.decode(format.encode(v.clamp(-max, max)));
+    }
+    let below = finite.iter().map(|c| c.1).filter(|&x| x < max).fold(0.0, f64::max);
+    let midpoint = max + (max - below) / 2.0;
+    let overflows = v.abs() > midpoint || (v.abs() == midpoint && max_code & 1 == 1);
+    if overflows {
+        return if format == Float8Format::E5M2 {
+            f64::INFINITY.copysign(v)
+        } else {
+            f64::NAN
+        };
+    }
+    format.decode(format.encode(v))
 }
 
 /// Wraps an i64 to the range of an integer dtype (two's complement), as a C cast would.
@@ -231,5 +271,25 @@ pub fn wrap_int(dtype: DType, v: i64) -> i64 {
         DType::U16 => v as u16 as i64,
         DType::U32 => v as u32 as i64,
         _ => v,
+    }
+}
+
+#[cfg(test)]
+mod float8_tests {
+    use super::*;
+
+    #[test]
+    fn float8_rounding_saturates_or_overflows_as_cast_says() {
+        let e4m3 = Float8Format::E4M3FN;
+        assert_eq!(float8_round(e4m3, 500.0, true), 448.0);
+        assert_eq!(float8_round(e4m3, f64::INFINITY, true), 448.0);
+        assert!(float8_round(e4m3, 500.0, false).is_nan());
+        // 464 is halfway between 448 (an even code) and the first code past it: ties to 448.
+        assert_eq!(float8_round(e4m3, 464.0, false), 448.0);
+        assert!(float8_round(e4m3, 465.0, false).is_nan());
+        assert_eq!(float8_round(Float8Format::E5M2, -1e6, false), f64::NEG_INFINITY);
+        assert_eq!(float8_round(Float8Format::E5M2, -1e6, true), -57344.0);
+        assert_eq!(float8_round(e4m3, 0.3, true), 0.3125);
+        assert_eq!(round_to(DType::F8E5M2, 3.3), 3.5);
     }
 }

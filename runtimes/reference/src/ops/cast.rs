@@ -7,16 +7,16 @@ use sysnoise_boundary::tensor::onnx_type_name;
 use super::Registry;
 use crate::context::OpContext;
 use crate::error::OpError;
-use crate::value::{Data, Value, round_to};
+use crate::value::{Data, Value, float8_round, is_real, round_to};
 
 pub fn register(r: &mut Registry) {
     r.add("Cast", cast);
     r.add("CastLike", |c, i| {
         let target = c.input(i, 1)?.dtype;
-        if DType::PASS_THROUGH.contains(&target) {
+        if !computable(target) {
             return Err(OpError::unsupported(format!("CastLike to {target} is not implemented")));
         }
-        Ok(vec![convert(c.input(i, 0)?, target)])
+        Ok(vec![convert(c.input(i, 0)?, target, saturates(c))])
     });
     r.add("BitCast", bitcast);
 }
@@ -50,18 +50,32 @@ fn cast(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError
     let target = i32::try_from(code)
         .ok()
         .and_then(|c| DType::from_onnx_code(c).ok())
-        .filter(|d| !DType::PASS_THROUGH.contains(d))
+        .filter(|&d| computable(d))
         .ok_or_else(|| {
             let name = i32::try_from(code).map_or_else(|_| code.to_string(), onnx_type_name);
             OpError::unsupported(format!(
-                "Cast to {name} (string, float8 and sub-byte types are not implemented)"
+                "Cast to {name} (string, float8 E8M0 and sub-byte types are not implemented)"
             ))
         })?;
-    Ok(vec![convert(ctx.input(inputs, 0)?, target)])
+    Ok(vec![convert(ctx.input(inputs, 0)?, target, saturates(ctx))])
+}
+
+/// The types Cast converts to: numbers, bool and the float8 formats with a sign.
+fn computable(dtype: DType) -> bool {
+    !DType::PASS_THROUGH.contains(&dtype) || (is_real(dtype) && dtype.float8().is_some())
+}
+
+/// Cast's `saturate` attribute (opset 19; float8 targets only), default 1.
+fn saturates(ctx: &OpContext) -> bool {
+    ctx.int("saturate", 1) != 0
 }
 
 /// Converts a value to `to` with the ONNX Cast rules.
-fn convert(x: &Value, to: DType) -> Value {
+fn convert(x: &Value, to: DType, saturate: bool) -> Value {
+    if let Some(format) = to.float8() {
+        // Every source exactly in f64 first (integers of float8 range are), then one rounding.
+        return Value::float(to, x.to_f64().mapv(|v| float8_round(format, v, saturate)));
+    }
     match &x.data {
         Data::F(a) => from_float(a, to),
         Data::I(a) => from_int(x.dtype, a, to),
@@ -147,9 +161,12 @@ mod tests {
     #[test]
     fn int_to_int_wraps_without_f64() {
         let big = ints(DType::I64, vec![(1 << 60) + 1, -1, 200]);
-        assert_eq!(convert(&big, DType::U64).to_i64_vec(), vec![(1 << 60) + 1, -1, 200]);
-        assert_eq!(convert(&big, DType::I8).to_i64_vec(), vec![1, -1, -56]);
-        assert_eq!(convert(&big, DType::U16).to_i64_vec(), vec![1, 65535, 200]);
+        assert_eq!(
+            convert(&big, DType::U64, true).to_i64_vec(),
+            vec![(1 << 60) + 1, -1, 200]
+        );
+        assert_eq!(convert(&big, DType::I8, true).to_i64_vec(), vec![1, -1, -56]);
+        assert_eq!(convert(&big, DType::U16, true).to_i64_vec(), vec![1, 65535, 200]);
     }
 
     #[test]
@@ -158,9 +175,9 @@ mod tests {
             DType::F64,
             ArrayD::from_shape_vec(IxDyn(&[3]), vec![-2.7, 2.7, 1e19]).unwrap(),
         );
-        assert_eq!(convert(&f, DType::I32).to_i64_vec()[..2], [-2, 2]);
+        assert_eq!(convert(&f, DType::I32, true).to_i64_vec()[..2], [-2, 2]);
         assert_eq!(
-            convert(&f, DType::U64).to_i64_vec()[2] as u64,
+            convert(&f, DType::U64, true).to_i64_vec()[2] as u64,
             10_000_000_000_000_000_000
         );
     }

@@ -7,7 +7,7 @@ use sysnoise_boundary::DType;
 use super::Registry;
 use crate::context::OpContext;
 use crate::error::OpError;
-use crate::value::{Value, round_to};
+use crate::value::{Value, float8_round, is_real, round_to};
 
 pub fn register(r: &mut Registry) {
     r.add("QuantizeLinear", quantize_linear);
@@ -126,6 +126,23 @@ fn quantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Valu
             .and_then(|c| DType::from_onnx_code(c).ok())
             .ok_or_else(|| OpError::invalid(format!("output_dtype {code}")))?,
     };
+    if let Some(format) = dtype.float8().filter(|_| is_real(dtype)) {
+        // Float8 quantisation: `x / y_scale + y_zero_point` rounded to the format (ties to the
+        // even code), saturating unless `saturate` is 0.
+        let saturate = ctx.int("saturate", 1) != 0;
+        let layout = Layout::of(ctx, x.shape(), scale.shape())?;
+        let zeros = zero_points(zero_point, &scale);
+        let precision = x_value.dtype;
+        let y = ArrayD::from_shape_fn(x.raw_dim(), |index| {
+            let index = index.slice();
+            let q = round_to(
+                precision,
+                round_to(precision, x[index]) / layout.parameter(index, &scale),
+            );
+            float8_round(format, q + layout.parameter(index, &zeros), saturate)
+        });
+        return Ok(vec![Value::float(dtype, y)]);
+    }
     let (low, high) = integer_range(dtype).ok_or_else(|| {
         OpError::unsupported(format!(
             "QuantizeLinear to {dtype} (int4, uint4 and float8 are not implemented)"
@@ -160,7 +177,7 @@ fn quantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Valu
 /// like every reference value).
 fn dequantize_linear(ctx: &OpContext, inputs: &[Option<Value>]) -> Result<Vec<Value>, OpError> {
     let x_value = ctx.input(inputs, 0)?;
-    if integer_range(x_value.dtype).is_none() {
+    if integer_range(x_value.dtype).is_none() && !(is_real(x_value.dtype) && x_value.dtype.float8().is_some()) {
         return Err(OpError::unsupported(format!(
             "DequantizeLinear of {} (int4, uint4 and float8 are not implemented)",
             x_value.dtype
