@@ -220,11 +220,15 @@ def render_table(rng, height, width):
     return np.asarray(img)
 
 
-def text_page(entry, model_path, helpers):
-    p = entry["inputs"]
-    image = render_page(rng_for(entry["name"]), p["height"], p["width"])
-    (name, _), = graph_inputs(model_path)
-    return {name: normalise(image, p["normalise"])}
+def rendered_image(render):
+    """A recipe feeding one image drawn by `render(rng, height, width)`, normalised as the
+    entry says."""
+    def recipe(entry, model_path, helpers):
+        p = entry["inputs"]
+        image = render(rng_for(entry["name"]), p["height"], p["width"])
+        (name, _), = graph_inputs(model_path)
+        return {name: normalise(image, p["normalise"])}
+    return recipe
 
 
 def text_line(entry, model_path, helpers):
@@ -234,13 +238,6 @@ def text_line(entry, model_path, helpers):
                             for _ in range(p.get("batch", 1))])
     (name, _), = graph_inputs(model_path)
     return {name: batch}
-
-
-def table(entry, model_path, helpers):
-    p = entry["inputs"]
-    image = render_table(rng_for(entry["name"]), p["height"], p["width"])
-    (name, _), = graph_inputs(model_path)
-    return {name: normalise(image, p["normalise"])}
 
 
 def captcha(entry, model_path, helpers):
@@ -315,9 +312,9 @@ RECIPES = {
     "pcm16-audio": pcm16_audio,
     "oww-mel-frames": oww_mel_frames,
     "whisper-logmel": whisper_logmel,
-    "text-page": text_page,
+    "text-page": rendered_image(render_page),
     "text-line": text_line,
-    "table": table,
+    "table": rendered_image(render_table),
     "captcha": captcha,
     "magika-bytes": magika_bytes,
     "char-ids": char_ids,
