@@ -74,7 +74,10 @@ fn the_suite_covers_what_real_users_bring() {
 
 #[test]
 fn every_real_model_gets_an_honest_verdict() {
-    let mut rows = vec!["model | verdict | ort | tract | torch | reference | culprit | rounding".to_string()];
+    // Whether rounding sensitivity widened a tolerance depends on how far this CPU's kernels
+    // land from the reference (ORT's int8 arithmetic differs with VNNI): printed, not
+    // snapshotted.
+    let mut rows = vec!["model | verdict | ort | tract | torch | reference | culprit".to_string()];
     for entry in manifest() {
         let dir = model_dir(&entry.name);
         let (model_path, inputs) = (dir.join("model.onnx"), dir.join("inputs.npz"));
@@ -145,17 +148,14 @@ fn every_real_model_gets_an_honest_verdict() {
             .iter()
             .map(|name| runtimes.iter().find(|r| r["name"] == *name).map_or("—".into(), cell))
             .collect();
-        let rounding = if report["rounding_note"].is_string() {
-            "widened"
-        } else {
-            "—"
-        };
+        if let Some(note) = report["rounding_note"].as_str() {
+            eprintln!("{}: {note}", entry.name);
+        }
         rows.push(format!(
-            "{} | {verdict} | {} | {} | {}",
+            "{} | {verdict} | {} | {}",
             entry.name,
             cells.join(" | "),
-            culprit.as_deref().unwrap_or("—"),
-            rounding
+            culprit.as_deref().unwrap_or("—")
         ));
     }
     snapshot!("real_model_suite", rows.join("\n"));
