@@ -236,6 +236,7 @@ fn convolve(
     // input planes are the im2col matrix already.
     let pointwise = ksize == 1 && out_size == l.in_size && l.map.iter().enumerate().all(|(p, m)| *m == Some(p));
     let mut cols = vec![0.0; if pointwise { 0 } else { cg * ksize * out_size }];
+    let runs = tap_runs(&l);
     for n in 0..l.batch {
         if pointwise {
             for g in 0..l.group {
@@ -249,13 +250,20 @@ fn convolve(
         }
         for g in 0..l.group {
             // im2col: row r = (channel r / ksize of the group, tap r % ksize), one column per
-            // output position; taps in the padding stay 0.
+            // output position; taps in the padding stay 0 (the buffer is zeroed once, and every
+            // run writes the same positions for each channel).
             for (r, dst) in cols.chunks_mut(out_size.max(1)).enumerate().take(cg * ksize) {
                 let channel = g * cg + r / ksize;
                 let row = &xs[(n * l.channels + channel) * l.in_size..][..l.in_size];
-                let taps = &l.map[(r % ksize) * out_size..][..out_size];
-                for (d, tap) in dst.iter_mut().zip(taps) {
-                    *d = tap.map_or(0.0, |i| row[i]);
+                for run in &runs[r % ksize] {
+                    let dst = &mut dst[run.dst..run.dst + run.len];
+                    if run.stride == 1 {
+                        dst.copy_from_slice(&row[run.src..run.src + run.len]);
+                    } else {
+                        for (k, d) in dst.iter_mut().enumerate() {
+                            *d = row[run.src + k * run.stride];
+                        }
+                    }
                 }
             }
             let cols = ndarray::ArrayView2::from_shape((cg * ksize, out_size), &cols).expect("sized above");
@@ -277,22 +285,65 @@ fn convolve(
 fn depthwise(l: &ConvLayout, xs: &[f64], w: &ArrayD<f64>, out: &mut Array3<f64>) {
     let w = w.as_standard_layout();
     let ws = w.as_slice().expect("standard layout");
-    let out_size = l.out_size;
+    let runs = tap_runs(l);
     for n in 0..l.batch {
         for m in 0..l.maps {
             let row = &xs[(n * l.channels + m) * l.in_size..][..l.in_size];
             let mut dst = out.slice_mut(s![n, m, ..]);
             let dst = dst.as_slice_mut().expect("a contiguous output row");
             for (tap, &weight) in ws[m * l.ksize..(m + 1) * l.ksize].iter().enumerate() {
-                let taps = &l.map[tap * out_size..][..out_size];
-                for (d, source) in dst.iter_mut().zip(taps) {
-                    if let Some(i) = source {
-                        *d += weight * row[*i];
+                for run in &runs[tap] {
+                    let dst = &mut dst[run.dst..run.dst + run.len];
+                    for (k, d) in dst.iter_mut().enumerate() {
+                        *d += weight * row[run.src + k * run.stride];
                     }
                 }
             }
         }
     }
+}
+
+/// A stretch of consecutive output positions whose tap reads input positions `src`,
+/// `src + stride`, ...: one output row of a 2-D convolution, inside the padding.
+struct Run {
+    dst: usize,
+    src: usize,
+    len: usize,
+    stride: usize,
+}
+
+/// For each kernel tap, the layout's position map as runs (positions in the padding left out),
+/// so that im2col and depthwise loops copy and accumulate slices instead of testing every
+/// position.
+fn tap_runs(l: &ConvLayout) -> Vec<Vec<Run>> {
+    (0..l.ksize)
+        .map(|tap| {
+            let map = &l.map[tap * l.out_size..][..l.out_size];
+            let mut runs: Vec<Run> = Vec::new();
+            for (p, source) in map.iter().enumerate() {
+                let Some(i) = *source else { continue };
+                if let Some(run) = runs.last_mut() {
+                    let next = run.dst + run.len == p;
+                    if next && run.len == 1 && i > run.src {
+                        run.stride = i - run.src;
+                        run.len = 2;
+                        continue;
+                    }
+                    if next && run.len > 1 && i == run.src + run.len * run.stride {
+                        run.len += 1;
+                        continue;
+                    }
+                }
+                runs.push(Run {
+                    dst: p,
+                    src: i,
+                    len: 1,
+                    stride: 1,
+                });
+            }
+            runs
+        })
+        .collect()
 }
 
 /// Adds `bias[m]` to every element of output channel `m` of an `[N, M, positions]` array.
