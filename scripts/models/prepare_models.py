@@ -35,11 +35,9 @@ def sha256_bytes(data):
 
 
 def sha256_file(path):
-    h = hashlib.sha256()
+    # The artifacts are tens of MB at most: read whole.
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return sha256_bytes(f.read())
 
 
 def fetch_artifact(source, artifacts):
