@@ -97,8 +97,13 @@ pub fn constant_values(model: &Model) -> HashSet<String> {
 /// every other input becomes a graph input — so do the outer-scope values a subgraph (If, Loop,
 /// Scan) reads — and its outputs become graph outputs typed like the baseline's values. `None`
 /// when a value it needs was not computed.
-pub fn single_node_model(model: &Model, node: &NodeProto, values: &HashMap<String, Tensor>) -> Option<Model> {
-    let constants = constant_values(model);
+/// `constants` is [`constant_values`] of `model`, computed once by the caller for all its nodes.
+pub fn single_node_model(
+    model: &Model,
+    constants: &HashSet<String>,
+    node: &NodeProto,
+    values: &HashMap<String, Tensor>,
+) -> Option<Model> {
     let mut single = model.clone();
     let source = model.graph();
     let graph = single.graph_mut();
@@ -163,10 +168,11 @@ fn defined_in(graph: &sysnoise_boundary::onnx::GraphProto) -> HashSet<&str> {
 /// that are not constants.
 pub fn single_node_case(
     model: &Model,
+    constants: &HashSet<String>,
     node: &NodeProto,
     values: &HashMap<String, Tensor>,
 ) -> Option<(Model, NamedTensors)> {
-    let single = single_node_model(model, node, values)?;
+    let single = single_node_model(model, constants, node, values)?;
     let feeds = single
         .inputs()
         .iter()
@@ -196,8 +202,9 @@ pub fn first_divergent_node(
     tolerances: &ToleranceModel,
 ) -> Result<Option<Culprit>, EngineError> {
     let constants: HashSet<&str> = model.graph().initializer.iter().map(|t| t.name.as_str()).collect();
+    let computed_constants = constant_values(model);
     for (index, node) in model.graph().node.iter().enumerate() {
-        let Some((single, feeds)) = single_node_case(model, node, values) else {
+        let Some((single, feeds)) = single_node_case(model, &computed_constants, node, values) else {
             continue;
         };
         let mut outputs: Vec<NodeOutput> = single
@@ -363,7 +370,7 @@ mod tests {
         )])
         .collect();
         let node = &model.graph().node[2];
-        let single = single_node_model(&model, node, &values).expect("an If stands alone");
+        let single = single_node_model(&model, &constant_values(&model), node, &values).expect("an If stands alone");
         let inputs: Vec<&str> = single.graph().input.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(inputs, ["cond", "y"]);
         let constants: Vec<&str> = single.graph().initializer.iter().map(|t| t.name.as_str()).collect();
@@ -392,7 +399,7 @@ mod tests {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect();
-        let single = single_node_model(&model, &model.graph().node[3], &values).unwrap();
+        let single = single_node_model(&model, &constants, &model.graph().node[3], &values).unwrap();
         let inputs: Vec<&str> = single.graph().input.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(inputs, ["x"]);
     }

@@ -568,8 +568,10 @@ fn attribute_graph(
     let reference = crate::registry::build(crate::compare::REFERENCE)?;
     let values = crate::pernode::guarded_baseline_values(reference.as_ref(), &generated.model, &generated.inputs);
     if let Some(values) = &values {
+        let constants = crate::pernode::constant_values(&generated.model);
         for (index, (node, case)) in generated.model.graph().node.iter().zip(&generated.nodes).enumerate() {
-            let Some((single, feeds)) = crate::pernode::single_node_case(&generated.model, node, values) else {
+            let Some((single, feeds)) = crate::pernode::single_node_case(&generated.model, &constants, node, values)
+            else {
                 continue;
             };
             let observed = observe(workers, &single, &feeds, &campaign.tolerances, campaign.timeout())?;

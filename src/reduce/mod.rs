@@ -24,7 +24,7 @@ use crate::compare::REFERENCE;
 use crate::error::EngineError;
 use crate::fuzz::signature::Symptom;
 use crate::fuzz::{Observed, observe};
-use crate::pernode::{guarded_baseline_values, node_name, single_node_case};
+use crate::pernode::{constant_values, guarded_baseline_values, node_name, single_node_case};
 use crate::tolerance::ToleranceModel;
 use crate::worker::Worker;
 
@@ -230,8 +230,9 @@ fn attribute(
     model: &Model,
     values: &HashMap<String, Tensor>,
 ) -> Result<Option<(usize, Target, Model, NamedTensors)>, EngineError> {
+    let constants = constant_values(model);
     for (index, node) in model.graph().node.iter().enumerate() {
-        let Some((single, feeds)) = single_node_case(model, node, values) else {
+        let Some((single, feeds)) = single_node_case(model, &constants, node, values) else {
             continue;
         };
         let observed = oracle.observe(&single, &feeds)?;
